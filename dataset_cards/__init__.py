@@ -1,0 +1,1 @@
+"""Jinja templates for dataset cards (YAML metadata is written by okapi.card)."""

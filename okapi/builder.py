@@ -1,0 +1,48 @@
+"""What a builder declares: source fields, steps' settings, checks and thresholds, published columns."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from okapi.languages import Language
+from okapi.records import Example
+from okapi.sources import SourceSpec
+from okapi.steps.translate import TranslateSettings
+
+MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+
+
+@dataclass(frozen=True)
+class Builder:
+    name: str
+    pretty_name: str
+    summary: str
+    source: SourceSpec
+    columns: dict[str, pa.DataType]  # published columns before the score columns
+    to_row: Callable[[Example], dict[str, Any]]
+    checks: tuple = ()  # quality checks with their thresholds
+    checks_by_tier: dict[str, tuple] = field(default_factory=dict)  # overrides per language tier
+    translate: TranslateSettings = TranslateSettings()
+    splits: dict[str, float] = field(default_factory=lambda: {"train": 1.0})
+    license: str = "cc-by-nc-4.0"
+    task_categories: tuple[str, ...] = ("text-generation",)
+    card_template: str = "instructions.md.j2"
+    max_rows_per_shard: int = 100_000
+
+    def checks_for(self, lang: Language) -> tuple:
+        return self.checks_by_tier.get(lang.tier, self.checks)
+
+    def split_of(self, record_id: str) -> str:
+        """Deterministic split from a hash of the id: the same record always lands in the same split."""
+        point = int.from_bytes(hashlib.sha256(record_id.encode()).digest()[:8], "big") / 2**64
+        cumulative = 0.0
+        for name, share in self.splits.items():
+            cumulative += share
+            if point < cumulative:
+                return name
+        return next(reversed(self.splits))

@@ -1,0 +1,269 @@
+"""A local OpenAI-compatible server for offline builds, tests and benchmarks.
+
+It answers okapi's translation requests deterministically from the shipped parallel corpus
+(sentence by sentence; an unknown sentence becomes a corpus sentence of the target language
+picked by hash) and injects faults on demand. Content faults (truncation, malformed output,
+wrong language, refusal) depend only on the payload, so the same request always gets the same
+answer; transient faults (429, 500, timeout) depend on how often the payload was seen, so a
+retry can succeed.
+
+    okapi offline-server --port 8089 --fault 429=0.1 --fault truncate=0.05 --latency 0.2
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field
+
+from aiohttp import web
+
+from okapi.offline.corpus import corpus_languages, normalize, sentences, table
+
+FAULTS = ("429", "500", "timeout", "truncate", "malformed", "wrong_language", "refusal")
+REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
+_LANG_CODE = re.compile(r"language code ([a-z]{2,3})\)")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?。])\s+")
+_MARKER_OR_NEWLINE = re.compile(r"(⟦\d+⟧|\n)")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+
+
+@dataclass
+class ServerConfig:
+    faults: dict[str, float] = field(default_factory=dict)  # fault name → probability
+    latency_s: float = 0.0
+    requests_per_minute: float | None = None  # server-side limit, answered with 429
+    timeout_sleep_s: float = 30.0  # how long a "timeout" fault stalls
+
+
+@dataclass
+class ServerStats:
+    requests: int = 0  # every POST to /chat/completions
+    answered: int = 0  # 200 answers
+    statuses: Counter = field(default_factory=Counter)
+    answered_keys: list[str] = field(default_factory=list)  # sha256 of each answered payload
+
+
+def _draw(*parts: object) -> float:
+    digest = hashlib.sha256("\x00".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def payload_hash(body: dict) -> str:
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def translate_text(text: str, lang: str) -> str:
+    """Sentence-by-sentence lookup; markers and line breaks are kept where they stand."""
+    lookup = table(lang)
+    fallback = sentences(lang)
+    out = []
+    for chunk in _MARKER_OR_NEWLINE.split(text):
+        if not chunk or _MARKER_OR_NEWLINE.fullmatch(chunk) or not chunk.strip():
+            out.append(chunk)
+            continue
+        bullet = _LIST_MARKER.match(chunk)
+        lead = bullet.group(0) if bullet else chunk[: len(chunk) - len(chunk.lstrip())]
+        trail = chunk[len(chunk.rstrip()) :]
+        parts = []
+        for sentence in _SENTENCE_SPLIT.split(chunk[len(lead) :].strip()):
+            key = normalize(sentence)
+            parts.append(lookup.get(key) or fallback[int(_draw(key) * len(fallback))])
+        out.append(lead + " ".join(parts) + trail)
+    return "".join(out)
+
+
+class OfflineServer:
+    def __init__(self, config: ServerConfig | None = None):
+        self.config = config or ServerConfig()
+        unknown = set(self.config.faults) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown fault(s) {sorted(unknown)}; valid: {', '.join(FAULTS)}")
+        self.stats = ServerStats()
+        self._seen: Counter[str] = Counter()
+        self._window: deque[float] = deque()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 2**20)
+        app.add_routes(
+            [
+                web.post("/v1/chat/completions", self._chat),
+                web.get("/v1/models", self._models),
+                web.get("/_stats", self._stats),
+            ]
+        )
+        return app
+
+    def _fault(self, name: str, *key: object) -> bool:
+        rate = self.config.faults.get(name, 0.0)
+        return rate > 0 and _draw(name, *key) < rate
+
+    def _rate_limited(self) -> float | None:
+        """Seconds until a request is allowed, or None when it is allowed now."""
+        limit = self.config.requests_per_minute
+        if not limit:
+            return None
+        now = time.monotonic()
+        while self._window and now - self._window[0] >= 60.0:
+            self._window.popleft()
+        if len(self._window) >= limit:
+            return 60.0 - (now - self._window[0])
+        self._window.append(now)
+        return None
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        self.stats.requests += 1
+        try:
+            body = await request.json()
+            messages = body["messages"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            return self._error(400, "body must be JSON with messages")
+        key = payload_hash(body)
+        self._seen[key] += 1
+        seen = self._seen[key]
+        wait = self._rate_limited()
+        if wait is not None:
+            return self._error(
+                429,
+                "rate limit reached",
+                {"Retry-After": str(max(1, round(wait))), "retry-after-ms": str(int(wait * 1000))},
+            )
+        if self._fault("429", key, seen):
+            return self._error(429, "rate limit reached", {"Retry-After": "1"})
+        if self._fault("500", key, seen):
+            return self._error(500, "injected server error")
+        if self._fault("timeout", key, seen):
+            await asyncio.sleep(self.config.timeout_sleep_s)
+        if self.config.latency_s:
+            await asyncio.sleep(self.config.latency_s)
+        text, finish = self._answer(messages, key)
+        max_tokens = body.get("max_tokens")
+        if finish == "stop" and max_tokens and len(text) // 4 > max_tokens:
+            text, finish = text[: max_tokens * 4], "length"
+        prompt = "".join(m.get("content") or "" for m in messages)
+        self.stats.answered += 1
+        self.stats.statuses[200] += 1
+        self.stats.answered_keys.append(key)
+        return web.json_response(
+            {
+                "id": "chatcmpl-" + key[:16],
+                "object": "chat.completion",
+                "created": 0,
+                "model": body.get("model", "offline"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": finish,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": len(prompt) // 4,
+                    "completion_tokens": len(text) // 4,
+                    "total_tokens": len(prompt) // 4 + len(text) // 4,
+                },
+            }
+        )
+
+    def _answer(self, messages: list[dict], key: str) -> tuple[str, str]:
+        system = next((m["content"] for m in messages if m["role"] == "system"), "")
+        user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        match = _LANG_CODE.search(system)
+        if not match or match.group(1) not in corpus_languages():
+            return f"offline server: no corpus for this request ({user[:40]!r})", "stop"
+        lang = match.group(1)
+        try:
+            items = json.loads(user)
+        except json.JSONDecodeError:
+            return "offline server: expected a JSON object", "stop"
+        if self._fault("refusal", key):
+            return REFUSAL_TEXT, "stop"
+        answer = {}
+        for item_key, value in items.items():
+            target = lang
+            if self._fault("wrong_language", value, lang):
+                others = [c for c in corpus_languages() if c not in (lang, "en")]
+                target = others[int(_draw("other", value) * len(others))]
+            answer[item_key] = translate_text(value, target)
+        text = json.dumps(answer, ensure_ascii=False)
+        if self._fault("truncate", key):
+            return text[: len(text) // 2], "length"
+        if self._fault("malformed", key):
+            return self._malform(answer, text, key), "stop"
+        return text, "stop"
+
+    def _malform(self, answer: dict, text: str, key: str) -> str:
+        kind = int(_draw("malform-kind", key) * 3)
+        if kind == 0 or len(answer) < 2:
+            return "Here is the translation: " + text[:-1]  # chatter and a broken object
+        if kind == 1:
+            first = next(iter(answer))
+            return json.dumps({k: v for k, v in answer.items() if k != first}, ensure_ascii=False)
+        return json.dumps({k: re.sub(r"⟦\d+⟧", "", v) for k, v in answer.items()}, ensure_ascii=False)
+
+    def _error(self, status: int, message: str, headers: dict | None = None) -> web.Response:
+        self.stats.statuses[status] += 1
+        return web.json_response(
+            {"error": {"message": message, "type": "offline_server", "code": status}},
+            status=status,
+            headers=headers,
+        )
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": "offline", "object": "model"}]})
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        stats = asdict(self.stats)
+        stats["statuses"] = {str(k): v for k, v in self.stats.statuses.items()}
+        return web.json_response(stats)
+
+    # -- running
+
+    async def start(self, port: int = 0) -> None:
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    def start_in_thread(self, port: int = 0) -> OfflineServer:
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            self._loop.run_until_complete(self.start(port))
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="okapi-offline-server", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("offline server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._runner:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop = self._runner = self._thread = None
+
+    def __enter__(self) -> OfflineServer:
+        return self.start_in_thread()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,167 @@
+"""Load source rows from a JSON, JSONL or Parquet file or a Hub dataset, and validate them.
+
+A malformed row fails the load with file, line (or row) and field, so the fix is obvious.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from okapi.records import Example, Reject
+
+
+class SourceError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    fields: tuple[str, ...]  # text fields every row may have
+    required: tuple[str, ...]  # fields that must be non-empty
+    id_prefix: str  # ids are '<prefix>-<hash of content>' unless the row has an `id`
+    blank_values: frozenset[str] = frozenset()  # values that mean "empty" (e.g. '<noinput>')
+
+
+@dataclass
+class LoadedSource:
+    examples: list[Example]
+    rejects: list[Reject]  # exact duplicates of earlier rows
+    rows_read: int
+    blanked: int  # fields whose value was a blank marker such as '<noinput>'
+    location: str  # file path or Hub id, for cards and stats
+
+
+def _json_array_rows(text: str, path: Path) -> Iterator[tuple[int, Any]]:
+    """Yield (line, element) for a top-level JSON array, keeping each element's line number."""
+    newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+    decoder = json.JSONDecoder()
+    pos = len(text) - len(text.lstrip())
+    if not text.startswith("[", pos):
+        raise SourceError(f"{path}: a .json source must be an array of objects (use .jsonl for one per line)")
+    pos += 1
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(text):
+            raise SourceError(f"{path}: the JSON array is not closed")
+        if text[pos] == "]":
+            return
+        line = bisect.bisect_left(newlines, pos) + 1
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise SourceError(f"{path}:{line}: invalid JSON: {exc.msg}") from None
+        yield line, value
+
+
+def _file_rows(path: Path) -> Iterator[tuple[str, Any]]:
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield f"{path}:{number}", json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise SourceError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
+    elif suffix == ".json":
+        for line, value in _json_array_rows(path.read_text(encoding="utf-8"), path):
+            yield f"{path}:{line}", value
+    elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for number, row in enumerate(pq.read_table(path).to_pylist()):
+            yield f"{path} row {number}", row
+    else:
+        raise SourceError(f"{path}: unsupported source type {suffix!r}; use .json, .jsonl or .parquet")
+
+
+def _hub_rows(dataset_id: str, split: str) -> Iterator[tuple[str, Any]]:
+    import datasets
+
+    try:
+        data = datasets.load_dataset(dataset_id, split=split)
+    except (FileNotFoundError, ValueError, ConnectionError) as exc:
+        raise SourceError(
+            f"{dataset_id!r} is not a file here and could not be loaded from the Hub (split {split!r}): {exc}"
+        ) from None
+    for number, row in enumerate(data):
+        yield f"{dataset_id}[{split}] row {number}", row
+
+
+def _validate(where: str, row: Any, spec: SourceSpec) -> tuple[str | None, dict[str, str], int]:
+    if not isinstance(row, dict):
+        raise SourceError(
+            f"{where}: expected an object with fields {list(spec.fields)}, got {type(row).__name__}"
+        )
+    fields: dict[str, str] = {}
+    blanked = 0
+    for name in spec.fields:
+        value = row.get(name)
+        if value is None and name not in spec.required:
+            value = ""
+        if not isinstance(value, str):
+            raise SourceError(f"{where}: field {name!r} must be a string, got {json.dumps(value)[:60]}")
+        if value.strip() in spec.blank_values:
+            value, blanked = "", blanked + 1
+        if name in spec.required and not value.strip():
+            missing = "missing" if name not in row else "empty"
+            raise SourceError(f"{where}: field {name!r} is required but {missing}")
+        fields[name] = value
+    row_id = row.get("id")
+    if row_id is not None and not isinstance(row_id, str | int):
+        raise SourceError(f"{where}: field 'id' must be a string or integer, got {json.dumps(row_id)[:60]}")
+    return (None if row_id is None else str(row_id)), fields, blanked
+
+
+def content_id(prefix: str, fields: dict[str, str]) -> str:
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return f"{prefix}-{digest[:16]}"
+
+
+def load_source(
+    source: str, spec: SourceSpec, *, limit: int | None = None, split: str = "train"
+) -> LoadedSource:
+    path = Path(source)
+    if path.exists():
+        rows = _file_rows(path)
+    elif source.endswith((".json", ".jsonl", ".parquet")) or "/" not in source.strip("/"):
+        raise SourceError(f"source {source!r} does not exist (give a file or a Hub id like 'org/name')")
+    else:
+        rows = _hub_rows(source, split)
+    loaded = LoadedSource([], [], 0, 0, source)
+    seen_ids: dict[str, str] = {}
+    seen_content: dict[str, str] = {}
+    for where, row in rows:
+        if limit is not None and len(loaded.examples) >= limit:
+            break
+        loaded.rows_read += 1
+        row_id, fields, blanked = _validate(where, row, spec)
+        loaded.blanked += blanked
+        digest = content_id(spec.id_prefix, fields)
+        if row_id is not None and row_id in seen_ids:
+            raise SourceError(f"{where}: id {row_id!r} was already used at {seen_ids[row_id]}")
+        if digest in seen_content:
+            loaded.rejects.append(
+                Reject(
+                    row_id or digest,
+                    "en",
+                    "duplicate_source",
+                    f"same text as {seen_content[digest]}",
+                    fields,
+                )
+            )
+            continue
+        example_id = row_id or digest
+        seen_ids[example_id] = seen_content[digest] = where
+        loaded.examples.append(Example(example_id, fields))
+    if not loaded.examples:
+        raise SourceError(f"{source}: no rows to build from")
+    return loaded

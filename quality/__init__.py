@@ -1,0 +1,13 @@
+"""Pure quality checks: record → scores and (keep, reason). Never calls a model."""
+
+from okapi.quality.checks import (
+    Check,
+    CheckResult,
+    LangId,
+    Refusal,
+    Script,
+    Untranslated,
+    apply_checks,
+)
+
+__all__ = ["Check", "CheckResult", "LangId", "Refusal", "Script", "Untranslated", "apply_checks"]

@@ -1,0 +1,151 @@
+"""Checks on a translated record against its English source.
+
+Each check is a small class with one method: (translated, source) → CheckResult with scores kept
+as columns and (keep, reason). Names carry a version (`lang_id_v1`) so results stay comparable.
+Thresholds are constructor arguments, set by the builders.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, ClassVar, Protocol
+
+from okapi.quality.text import prose, script_fraction
+
+from okapi.languages import OKAPI_LANGUAGES, Language
+from okapi.prompts.refusal import REFUSAL
+from okapi.records import Example
+
+# Labels a language identifier gives to correct text in a close relative; accepted as correct.
+LOOKALIKES = {
+    "sr": {"sr", "hr", "bs"},
+    "hr": {"hr", "sr", "bs"},
+    "hi": {"hi", "mr", "ne"},
+    "mr": {"mr", "hi", "ne"},
+    "ne": {"ne", "hi", "mr"},
+    "ru": {"ru", "uk"},
+    "uk": {"uk", "ru"},
+    "id": {"id", "ms"},
+}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    scores: dict[str, Any]
+    keep: bool = True
+    reason: str | None = None
+
+
+class Check(Protocol):
+    name: ClassVar[str]
+    columns: ClassVar[dict[str, type]]  # score column → type (float, int, str, bool)
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult: ...
+
+
+@lru_cache(maxsize=8)
+def _identifier(languages: frozenset[str]):
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(sorted(languages))
+    return identifier
+
+
+@dataclass(frozen=True)
+class LangId:
+    """py3langid restricted to the Okapi languages, English and the target, with look-alikes."""
+
+    name: ClassVar[str] = "lang_id_v1"
+    columns: ClassVar[dict[str, type]] = {"lang_id_label": str, "lang_id_confidence": float}
+    min_letters: int = 15  # shorter texts cannot be judged and are kept
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
+        text = " ".join(prose(translated).split())
+        labels = frozenset({*OKAPI_LANGUAGES, "en", "bs", lang.code})
+        label, confidence = _identifier(labels).classify(text)
+        scores = {"lang_id_label": label, "lang_id_confidence": round(float(confidence), 4)}
+        if sum(ch.isalpha() for ch in text) < self.min_letters:
+            return CheckResult(scores)
+        if label not in LOOKALIKES.get(lang.code, {lang.code}):
+            return CheckResult(scores, False, "wrong_language")
+        return CheckResult(scores)
+
+
+@dataclass(frozen=True)
+class Script:
+    """Share of letters in the language's script (names and code are often Latin, hence < 1)."""
+
+    name: ClassVar[str] = "script_v1"
+    columns: ClassVar[dict[str, type]] = {"script_fraction": float}
+    min_fraction: float = 0.5
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
+        fraction, letters = script_fraction(prose(translated), lang.script)
+        scores = {"script_fraction": round(fraction, 4)}
+        keep = letters == 0 or fraction >= self.min_fraction
+        return CheckResult(scores, keep, None if keep else "wrong_script")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal phrase in the translation that the source did not contain."""
+
+    name: ClassVar[str] = "refusal_v1"
+    columns: ClassVar[dict[str, type]] = {"refusal": bool}
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
+        refused = bool(REFUSAL.search(prose(translated))) and not REFUSAL.search(prose(source))
+        return CheckResult({"refusal": refused}, not refused, "refusal" if refused else None)
+
+
+@dataclass(frozen=True)
+class Untranslated:
+    """Fields of several words that came back identical to the English source."""
+
+    name: ClassVar[str] = "untranslated_v1"
+    columns: ClassVar[dict[str, type]] = {"untranslated_fields": int}
+    min_words: int = 3
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
+        copied = 0
+        for name, value in source.fields.items():
+            words = re.findall(r"[^\W\d_]{2,}", prose(source, (name,)))
+            if len(words) >= self.min_words and " ".join(value.split()) == " ".join(
+                (translated.fields.get(name) or "").split()
+            ):
+                copied += 1
+        return CheckResult({"untranslated_fields": copied}, copied == 0, "untranslated" if copied else None)
+
+
+@dataclass
+class Checked:
+    kept: list[Example] = field(default_factory=list)
+    rejected: list[tuple[Example, str, str]] = field(default_factory=list)  # record, reason, detail
+
+
+def apply_checks(
+    translated: Sequence[Example],
+    sources: dict[str, Example],
+    lang: Language,
+    checks: Sequence[Check],
+) -> Checked:
+    """Score every record with every check; the first failing check names the reject reason."""
+    out = Checked()
+    for record in translated:
+        scores: dict[str, Any] = {}
+        failed: list[str] = []
+        for check in checks:
+            result = check(record, sources[record.id], lang)
+            scores.update(result.scores)
+            if not result.keep:
+                failed.append(result.reason or check.name)
+        scored = Example(record.id, record.fields, record.lang, {**record.scores, **scores})
+        if failed:
+            out.rejected.append((scored, failed[0], "failed checks: " + ", ".join(failed)))
+        else:
+            out.kept.append(scored)
+    return out

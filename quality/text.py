@@ -1,0 +1,52 @@
+"""Text helpers shared by checks: the translatable part of a record, scripts of letters."""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+from okapi.prompts.protect import protect
+from okapi.records import Example
+
+# Unicode name prefixes of the letters that belong to each script of the language registry.
+SCRIPT_PREFIXES = {
+    "Latin": ("LATIN",),
+    "Cyrillic": ("CYRILLIC",),
+    "Han": ("CJK",),
+    "Japanese": ("CJK", "HIRAGANA", "KATAKANA"),
+    "Hangul": ("HANGUL",),
+    "Arabic": ("ARABIC",),
+    "Hebrew": ("HEBREW",),
+    "Greek": ("GREEK",),
+    "Armenian": ("ARMENIAN",),
+    "Thai": ("THAI",),
+    "Devanagari": ("DEVANAGARI",),
+    "Bengali": ("BENGALI",),
+    "Gujarati": ("GUJARATI",),
+    "Tamil": ("TAMIL",),
+    "Telugu": ("TELUGU",),
+    "Kannada": ("KANNADA",),
+    "Malayalam": ("MALAYALAM",),
+}
+
+
+def prose(example: Example, fields: tuple[str, ...] | None = None) -> str:
+    """The record's text without code, URLs and placeholders, which are not translated."""
+    names = fields or tuple(example.fields)
+    return "\n".join(protect(example.fields.get(n) or "").text for n in names).replace("⟦", " ")
+
+
+@lru_cache(maxsize=4096)
+def _letter_script(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    return name.split(" ", 1)[0]
+
+
+def script_fraction(text: str, script: str) -> tuple[float, int]:
+    """Share of letters written in `script`, and the number of letters."""
+    prefixes = SCRIPT_PREFIXES.get(script, (script.upper(),))
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return 1.0, 0
+    inside = sum(1 for ch in letters if _letter_script(ch) in prefixes)
+    return inside / len(letters), len(letters)
