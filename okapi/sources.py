@@ -105,15 +105,17 @@ def _validate(where: str, row: Any, spec: SourceSpec) -> tuple[str | None, dict[
     blanked = 0
     for name in spec.fields:
         value = row.get(name)
-        if value is None and name not in spec.required:
+        if value is None:
+            if name in spec.required:
+                missing = "missing" if name not in row else "null"
+                raise SourceError(f"{where}: field {name!r} is required but {missing}")
             value = ""
         if not isinstance(value, str):
             raise SourceError(f"{where}: field {name!r} must be a string, got {json.dumps(value)[:60]}")
         if value.strip() in spec.blank_values:
             value, blanked = "", blanked + 1
         if name in spec.required and not value.strip():
-            missing = "missing" if name not in row else "empty"
-            raise SourceError(f"{where}: field {name!r} is required but {missing}")
+            raise SourceError(f"{where}: field {name!r} is required but empty")
         fields[name] = value
     row_id = row.get("id")
     if row_id is not None and not isinstance(row_id, str | int):
