@@ -16,7 +16,12 @@ Goals: okapi's achieved rate >= 0.95 x R, 0 failed records; 429s are reported (0
 are tolerated only if every record still succeeds).
 
     python benchmarks/rate_limit.py                 # R=600/min, N=300 (about 30 s), K=50
-    python benchmarks/rate_limit.py --rpm 1200 --records 1300   # run past one full minute
+    python benchmarks/rate_limit.py --rpm 1200 --records 1400 --plain 10   # past one full minute
+
+The default run stays inside one minute, so the server's sliding window never fills. The longer
+run shows what happens when it does: the client's token bucket starts full (one second's worth of
+requests), so it admits about R + R/60 requests in the first 60 s and the server answers a few
+429s near the end of that minute; okapi retries them after Retry-After and loses no record.
 
 Only 127.0.0.1 is contacted; the response cache lives in a temporary directory.
 """

@@ -1,8 +1,7 @@
 """One declarative file per published dataset."""
 
-from okapi.builders import instructions
-
 from okapi.builder import Builder
+from okapi.builders import instructions
 
 BUILDERS: dict[str, Builder] = {b.name: b for b in (instructions.BUILDER,)}
 

@@ -1,9 +1,9 @@
 """`instructions`: Alpaca-style instructions translated per language (the paper's SFT data)."""
 
 import pyarrow as pa
-from okapi.quality import LangId, Refusal, Script, Untranslated
 
 from okapi.builder import MESSAGES, Builder
+from okapi.quality import LangId, Refusal, Script, Untranslated
 from okapi.records import Example
 from okapi.sources import SourceSpec
 from okapi.steps.translate import TranslateSettings

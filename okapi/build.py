@@ -123,7 +123,6 @@ def build(
             },
             "models": {role: client.config.role(role).model},
             "prompt_hashes": {"translate": PROMPT_HASH},
-            "checks": sorted({repr(c) for c in builder.checks}),
             "languages": dict(sorted(languages.items())),
             "last_run_usage": {name: asdict(u) for name, u in client.usage.roles.items()},
         }

@@ -70,7 +70,7 @@ def render_card(out_dir: Path, builder: Any, stats: dict[str, Any]) -> str:
         source=stats["source"]["location"],
         models=stats["models"],
         prompt_hashes=stats["prompt_hashes"],
-        checks=stats["checks"],
+        checks=sorted({c for code in langs for c in stats["languages"][code]["checks"]}),
         repo_hint=f"<org>/okapi-{builder.name}",
         first_config=langs[0] if langs else "vi",
     )

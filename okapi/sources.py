@@ -1,6 +1,9 @@
 """Load source rows from a JSON, JSONL or Parquet file or a Hub dataset, and validate them.
 
-A malformed row fails the load with file, line (or row) and field, so the fix is obvious.
+A malformed row (not an object, a field of the wrong type, a required field missing or null)
+fails the load with file, line (and item or row) and field, so the fix is obvious. A row whose
+required field is an empty string is real-data noise (Alpaca has some): it is rejected with
+reason `empty_required_field` and counted, like exact duplicates (`duplicate_source`).
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ class LoadedSource:
     location: str  # file path or Hub id, for cards and stats
 
 
-def _json_array_rows(text: str, path: Path) -> Iterator[tuple[int, Any]]:
-    """Yield (line, element) for a top-level JSON array, keeping each element's line number."""
+def _json_array_rows(text: str, path: Path) -> Iterator[tuple[str, Any]]:
+    """Yield (location, element) for a top-level JSON array: line and item index of each element."""
+    index = 0
     newlines = [i for i, ch in enumerate(text) if ch == "\n"]
     decoder = json.JSONDecoder()
     pos = len(text) - len(text.lstrip())
@@ -57,7 +61,8 @@ def _json_array_rows(text: str, path: Path) -> Iterator[tuple[int, Any]]:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise SourceError(f"{path}:{line}: invalid JSON: {exc.msg}") from None
-        yield line, value
+        yield f"{path}:{line} (item {index})", value
+        index += 1
 
 
 def _file_rows(path: Path) -> Iterator[tuple[str, Any]]:
@@ -72,8 +77,7 @@ def _file_rows(path: Path) -> Iterator[tuple[str, Any]]:
                 except json.JSONDecodeError as exc:
                     raise SourceError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
     elif suffix == ".json":
-        for line, value in _json_array_rows(path.read_text(encoding="utf-8"), path):
-            yield f"{path}:{line}", value
+        yield from _json_array_rows(path.read_text(encoding="utf-8"), path)
     elif suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -114,8 +118,6 @@ def _validate(where: str, row: Any, spec: SourceSpec) -> tuple[str | None, dict[
             raise SourceError(f"{where}: field {name!r} must be a string, got {json.dumps(value)[:60]}")
         if value.strip() in spec.blank_values:
             value, blanked = "", blanked + 1
-        if name in spec.required and not value.strip():
-            raise SourceError(f"{where}: field {name!r} is required but empty")
         fields[name] = value
     row_id = row.get("id")
     if row_id is not None and not isinstance(row_id, str | int):
@@ -148,6 +150,12 @@ def load_source(
         row_id, fields, blanked = _validate(where, row, spec)
         loaded.blanked += blanked
         digest = content_id(spec.id_prefix, fields)
+        empty = [name for name in spec.required if not fields[name].strip()]
+        if empty:
+            # Real data has these (Alpaca has empty outputs): keep them out, counted, not fatal.
+            detail = f"{where}: required field(s) {', '.join(empty)} empty"
+            loaded.rejects.append(Reject(row_id or digest, "en", "empty_required_field", detail, fields))
+            continue
         if row_id is not None and row_id in seen_ids:
             raise SourceError(f"{where}: id {row_id!r} was already used at {seen_ids[row_id]}")
         if digest in seen_content:

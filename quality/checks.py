@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, ClassVar, Protocol
 
-from okapi.quality.text import prose, script_fraction
-
 from okapi.languages import OKAPI_LANGUAGES, Language
 from okapi.prompts.refusal import REFUSAL
+from okapi.quality.text import prose, script_fraction
 from okapi.records import Example
 
 # Labels a language identifier gives to correct text in a close relative; accepted as correct.

@@ -14,9 +14,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from conftest import REPO, SAMPLE, make_client
-from okapi.builders import UnknownBuilderError, get_builder
 
 from okapi.build import build
+from okapi.builders import UnknownBuilderError, get_builder
 from okapi.cli import main
 from okapi.languages import parse_languages
 from okapi.sources import load_source

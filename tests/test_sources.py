@@ -3,8 +3,8 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from okapi.builders.instructions import BUILDER
 
+from okapi.builders.instructions import BUILDER
 from okapi.sources import SourceError, load_source
 
 SPEC = BUILDER.source
@@ -16,7 +16,7 @@ def test_json_array_errors_name_file_line_and_field(tmp_path):
         '[\n  {"instruction": "A", "input": "", "output": "B"},\n'
         '  {"instruction": "C",\n   "input": "",\n   "output": null}\n]\n'
     )
-    with pytest.raises(SourceError, match=rf"{path}:3: field 'output' is required but null"):
+    with pytest.raises(SourceError, match=rf"{path}:3 \(item 1\): field 'output' is required but null"):
         load_source(str(path), SPEC)
 
 
@@ -45,7 +45,9 @@ def test_duplicates_are_rejected_with_a_reason_and_blank_markers_emptied(tmp_pat
     assert [e.fields["instruction"] for e in loaded.examples] == ["A", "C"]
     assert all(e.fields["input"] == "" for e in loaded.examples)
     assert loaded.blanked == 2
-    assert [(r.reason, r.detail) for r in loaded.rejects] == [("duplicate_source", f"same text as {path}:1")]
+    assert [(r.reason, r.detail) for r in loaded.rejects] == [
+        ("duplicate_source", f"same text as {path}:1 (item 0)")
+    ]
     assert loaded.examples[0].id.startswith("alpaca-")  # stable content id when the row has none
 
 
@@ -66,3 +68,19 @@ def test_missing_file_and_unsupported_type(tmp_path):
     (tmp_path / "rows.csv").write_text("a,b\n")
     with pytest.raises(SourceError, match="unsupported source type '.csv'"):
         load_source(str(tmp_path / "rows.csv"), SPEC)
+
+
+def test_empty_required_fields_are_rejected_not_fatal_and_one_line_json_names_the_item(tmp_path):
+    rows = [
+        {"instruction": "A", "output": "B"},
+        {"instruction": "C", "output": ""},
+        {"instruction": "D", "output": "<noinput>"},
+    ]
+    path = tmp_path / "one_line.json"
+    path.write_text(json.dumps(rows))  # a single line, like alpaca_data.json
+    loaded = load_source(str(path), SPEC)
+    assert [e.fields["instruction"] for e in loaded.examples] == ["A"]
+    assert [(r.reason, r.detail) for r in loaded.rejects] == [
+        ("empty_required_field", f"{path}:1 (item 1): required field(s) output empty"),
+        ("empty_required_field", f"{path}:1 (item 2): required field(s) output empty"),
+    ]

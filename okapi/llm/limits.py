@@ -9,16 +9,18 @@ import time
 class TokenBucket:
     """Refills at `per_minute / 60` units per second and holds at most `burst` units.
 
-    A small burst keeps requests evenly spaced, so a server that counts a sliding minute never
-    sees more than its limit. Debts (a request that used more tokens than estimated) are allowed
-    and delay later requests.
+    A small burst keeps requests evenly spaced. The refill rate leaves room for one burst per
+    minute, so a server that counts a sliding minute never sees more than `per_minute`. Debts (a
+    request that used more tokens than estimated) are allowed and delay later requests.
     """
 
     def __init__(self, per_minute: float, burst_seconds: float = 1.0):
         if per_minute <= 0:
             raise ValueError("a rate limit must be positive")
-        self.rate = per_minute / 60.0
-        self.capacity = max(1.0, self.rate * burst_seconds)
+        self.capacity = max(1.0, per_minute / 60.0 * burst_seconds)
+        if per_minute < 2 * self.capacity:  # tiny limits: no burst at all
+            self.capacity = 1.0
+        self.rate = max(per_minute - self.capacity, 1.0) / 60.0
         self.level = self.capacity
         self.updated = time.monotonic()
         self._lock = asyncio.Lock()
