@@ -3,7 +3,7 @@
 import pyarrow as pa
 
 from okapi.builder import MESSAGES, Builder
-from okapi.quality import LangId, Refusal, Script, Untranslated
+from okapi.quality import LangId, Numbers, Refusal, Script, Untranslated
 from okapi.records import Example
 from okapi.sources import SourceSpec
 from okapi.steps.translate import TranslateSettings
@@ -39,6 +39,12 @@ BUILDER = Builder(
         "messages": MESSAGES,
     },
     to_row=sft_row,
-    checks=(LangId(min_letters=15), Script(min_fraction=0.5), Refusal(), Untranslated(min_words=3)),
+    checks=(
+        LangId(min_letters=15),
+        Script(min_fraction=0.5),
+        Refusal(),
+        Untranslated(min_words=3),
+        Numbers(min_fraction=1.0),
+    ),
     translate=TranslateSettings(max_records_per_request=8, max_chars_per_request=2000, max_attempts=3),
 )

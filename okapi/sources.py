@@ -1,4 +1,4 @@
-"""Load source rows from a JSON, JSONL or Parquet file or a Hub dataset, and validate them.
+"""Load source rows from a JSON, JSONL or Parquet file, a dataset folder or a Hub id; validate them.
 
 A malformed row (not an object, a field of the wrong type, a required field missing or null)
 fails the load with file, line (and item or row) and field, so the fix is obvious. A row whose
@@ -134,7 +134,9 @@ def load_source(
     source: str, spec: SourceSpec, *, limit: int | None = None, split: str = "train"
 ) -> LoadedSource:
     path = Path(source)
-    if path.exists():
+    if path.is_dir():  # a dataset folder `datasets` can read (parquet files, Hub layout)
+        rows = _hub_rows(source, split)
+    elif path.exists():
         rows = _file_rows(path)
     elif source.endswith((".json", ".jsonl", ".parquet")) or "/" not in source.strip("/"):
         raise SourceError(f"source {source!r} does not exist (give a file or a Hub id like 'org/name')")

@@ -4,10 +4,11 @@ from okapi.quality.checks import (
     Check,
     CheckResult,
     LangId,
+    Numbers,
     Refusal,
     Script,
     Untranslated,
     apply_checks,
 )
 
-__all__ = ["Check", "CheckResult", "LangId", "Refusal", "Script", "Untranslated", "apply_checks"]
+__all__ = ["Check", "CheckResult", "LangId", "Numbers", "Refusal", "Script", "Untranslated", "apply_checks"]

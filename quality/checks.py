@@ -8,6 +8,8 @@ Thresholds are constructor arguments, set by the builders.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -118,6 +120,32 @@ class Untranslated:
             ):
                 copied += 1
         return CheckResult({"untranslated_fields": copied}, copied == 0, "untranslated" if copied else None)
+
+
+def numbers(text: str) -> Counter[str]:
+    """Numbers as digit strings, whatever the digits' script and the separators used."""
+    found: Counter[str] = Counter()
+    # 1,500 / 1.500 / 1 500 (French) / 1,5 are one number each
+    for match in re.finditer(r"\d+(?:[.,]\d+|[ \u00a0\u202f]\d{3}(?!\d))*", text):
+        found["".join(str(unicodedata.digit(ch)) for ch in match.group(0) if ch.isdigit())] += 1
+    return found
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Share of the source's numbers found in the translation (1.0 when the source has none)."""
+
+    name: ClassVar[str] = "numbers_v1"
+    columns: ClassVar[dict[str, type]] = {"numbers_kept": float}
+    min_fraction: float = 1.0
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
+        wanted = numbers(prose(source))
+        if not wanted:
+            return CheckResult({"numbers_kept": 1.0})
+        kept = sum((wanted & numbers(prose(translated))).values()) / sum(wanted.values())
+        keep = kept >= self.min_fraction
+        return CheckResult({"numbers_kept": round(kept, 4)}, keep, None if keep else "numbers_changed")
 
 
 @dataclass

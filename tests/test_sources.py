@@ -84,3 +84,13 @@ def test_empty_required_fields_are_rejected_not_fatal_and_one_line_json_names_th
         ("empty_required_field", f"{path}:1 (item 1): required field(s) output empty"),
         ("empty_required_field", f"{path}:1 (item 2): required field(s) output empty"),
     ]
+
+
+def test_a_dataset_folder_is_a_source(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    table = pa.Table.from_pylist([{"instruction": f"Q{i}", "input": "", "output": "A"} for i in range(4)])
+    pq.write_table(table, folder / "train-00000-of-00001.parquet")
+    loaded = load_source(str(folder), SPEC)
+    assert [e.fields["instruction"] for e in loaded.examples] == ["Q0", "Q1", "Q2", "Q3"]
+    assert loaded.rejects == []
