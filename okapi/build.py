@@ -42,7 +42,22 @@ def okapi_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-async def _translate_all(
+async def _run_language(
+    client: LLMClient, builder: Builder, examples: list[Example], lang: Language, item_done
+) -> tuple[list[Example], list[Reject]]:
+    """Translate, then the builder's later steps; a record rejected by a step stops there."""
+    kept, rejects = await translate(
+        client, examples, lang, builder.source.fields, builder.translate, item_done
+    )
+    for step in builder.steps:
+        kept, dropped = await step.run(client, kept, lang, item_done)
+        rejects += dropped
+        for _ in range(len(dropped) * (len(builder.steps) - builder.steps.index(step) - 1)):
+            item_done()  # the bar counts (record, step) pairs; skipped pairs count as done
+    return kept, rejects
+
+
+async def _run_all(
     client: LLMClient, builder: Builder, examples: list[Example], langs: list[Language], bar: tqdm
 ) -> list[tuple[list[Example], list[Reject]]]:
     def item_done() -> None:
@@ -51,10 +66,7 @@ async def _translate_all(
 
     try:
         return await asyncio.gather(
-            *(
-                translate(client, examples, lang, builder.source.fields, builder.translate, item_done)
-                for lang in langs
-            )
+            *(_run_language(client, builder, examples, lang, item_done) for lang in langs)
         )
     finally:
         await client.aclose()
@@ -75,13 +87,13 @@ def build(
     examples = loaded.examples
     sources = {e.id: e for e in examples}
     with tqdm(
-        total=len(examples) * len(langs),
-        desc=f"{builder.name}: translate",
+        total=len(examples) * len(langs) * (1 + len(builder.steps)),
+        desc=f"{builder.name}: {' → '.join(['translate', *(step.name for step in builder.steps)])}",
         unit="rec",
         disable=not progress,
         dynamic_ncols=True,
     ) as bar:
-        translated = asyncio.run(_translate_all(client, builder, examples, langs, bar))
+        translated = asyncio.run(_run_all(client, builder, examples, langs, bar))
 
     stats = assemble.read_stats(out_dir)
     if stats.get("builder") not in (None, builder.name):

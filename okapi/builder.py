@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -15,6 +15,16 @@ from okapi.sources import SourceSpec
 from okapi.steps.translate import TranslateSettings
 
 MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+
+
+class Step(Protocol):
+    """A step after translation (responses, ranking, ...): records in, records and rejects out."""
+
+    name: str
+
+    async def run(
+        self, client: Any, records: list[Example], lang: Language, item_done: Callable[[], None]
+    ) -> tuple[list[Example], list[Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,7 @@ class Builder:
     checks: tuple = ()  # quality checks with their thresholds
     checks_by_tier: dict[str, tuple] = field(default_factory=dict)  # overrides per language tier
     translate: TranslateSettings = TranslateSettings()
+    steps: tuple[Step, ...] = ()  # run in order after translation, per language
     splits: dict[str, float] = field(default_factory=lambda: {"train": 1.0})
     license: str = "cc-by-nc-4.0"
     task_categories: tuple[str, ...] = ("text-generation",)
