@@ -3,10 +3,41 @@
 import pyarrow as pa
 
 from okapi.builder import MESSAGES, Builder
-from okapi.quality import LangId, Numbers, Refusal, Script, Untranslated
+from okapi.quality import (
+    BackTranslationScore,
+    Chatter,
+    Duplicates,
+    Ending,
+    LangIdV2,
+    LengthRatio,
+    NumbersV2,
+    Preserved,
+    Refusal,
+    ScriptV2,
+    UntranslatedV2,
+)
 from okapi.records import Example
-from okapi.sources import SourceSpec
+from okapi.sources import NO_INPUT_MARKERS, SourceSpec
 from okapi.steps.translate import TranslateSettings
+
+FIELDS = ("instruction", "input", "output")
+
+
+def quality_checks(*, min_length_z: float, max_length_z: float, min_bt_chrf: float) -> tuple:
+    """The checks of one tier. Thresholds measured on NTREX-128: benchmarks/quality_filter.py."""
+    return (
+        LangIdV2(min_letters=15),
+        ScriptV2(min_fraction=0.5),
+        Refusal(),
+        Chatter(),
+        UntranslatedV2(min_words=3, max_copied_share=0.8),
+        NumbersV2(min_fraction=1.0, min_digits=2),
+        Preserved(min_fraction=1.0),
+        Ending(max_z_open=-1.0),
+        LengthRatio(min_z=min_length_z, max_z=max_length_z),
+        BackTranslationScore(FIELDS, min_chrf=min_bt_chrf),  # scored when the build back-translates
+        Duplicates(max_similarity=0.9),
+    )
 
 
 def sft_row(example: Example) -> dict:
@@ -26,10 +57,10 @@ BUILDER = Builder(
     pretty_name="Okapi multilingual instructions",
     summary="Alpaca-style instructions (instruction, input, output) translated from English.",
     source=SourceSpec(
-        fields=("instruction", "input", "output"),
+        fields=FIELDS,
         required=("instruction", "output"),
         id_prefix="alpaca",
-        blank_values=frozenset({"<noinput>", "<No input>", "<no input>", "N/A", "n/a", "None", "none"}),
+        blank_values=NO_INPUT_MARKERS,
     ),
     columns={
         "id": pa.string(),
@@ -39,12 +70,11 @@ BUILDER = Builder(
         "messages": MESSAGES,
     },
     to_row=sft_row,
-    checks=(
-        LangId(min_letters=15),
-        Script(min_fraction=0.5),
-        Refusal(),
-        Untranslated(min_words=3),
-        Numbers(min_fraction=1.0),
-    ),
+    checks=quality_checks(min_length_z=-3.25, max_length_z=3.5, min_bt_chrf=35.0),
+    checks_by_tier={
+        "high": quality_checks(min_length_z=-3.25, max_length_z=3.5, min_bt_chrf=40.0),
+        "medium": quality_checks(min_length_z=-3.25, max_length_z=3.5, min_bt_chrf=35.0),
+        "low": quality_checks(min_length_z=-3.25, max_length_z=3.5, min_bt_chrf=30.0),
+    },
     translate=TranslateSettings(max_records_per_request=8, max_chars_per_request=2000, max_attempts=3),
 )

@@ -45,14 +45,28 @@ def write_config(
     rows_by_split: dict[str, list[dict[str, Any]]],
     schema: pa.Schema,
     max_rows_per_shard: int,
+    *,
+    keep_other_splits: bool = False,
 ) -> list[str]:
-    """Write one config's parquet shards; returns the paths relative to out_dir."""
+    """Write one config's parquet shards; returns the paths relative to out_dir.
+
+    With `keep_other_splits`, the config's shards of splits not in `rows_by_split` stay (a benchmark
+    built one split at a time); otherwise the config is replaced whole.
+    """
     tmp = out_dir / f".{config}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     written = []
+    if keep_other_splits:
+        for split, paths in config_files(out_dir, config).items():
+            if split not in rows_by_split:
+                for path in paths:
+                    shutil.copy2(out_dir / path, tmp / Path(path).name)
+                    written.append(path)
     for split, rows in rows_by_split.items():
-        shards = max(1, -(-len(rows) // max_rows_per_shard))
+        if not rows:
+            continue  # `datasets` cannot read a 0-row parquet file (ArrowInvalid: BatchSize ... got 0)
+        shards = -(-len(rows) // max_rows_per_shard)
         for i in range(shards):
             chunk = rows[i * max_rows_per_shard : (i + 1) * max_rows_per_shard]
             name = f"{split}-{i:05d}-of-{shards:05d}.parquet"
@@ -66,10 +80,14 @@ def write_config(
     return sorted(written)
 
 
-def write_rejects(out_dir: Path, name: str, rejects: Sequence[Reject]) -> None:
+def write_rejects(out_dir: Path, name: str, rejects: Sequence[Reject], split: str | None = None) -> None:
+    """Write `rejects/<name>.jsonl`. With `split`, rows carry it and other splits' rows stay."""
     folder = out_dir / "rejects"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.jsonl"
+    if split is not None:
+        _write_split_rejects(path, rejects, split)
+        return
     tmp = folder / f".{name}.jsonl.tmp"
     with tmp.open("w", encoding="utf-8") as handle:
         for reject in rejects:
@@ -93,3 +111,43 @@ def config_files(out_dir: Path, config: str) -> dict[str, list[str]]:
         split = path.name.split("-", 1)[0]
         splits.setdefault(split, []).append(f"{config}/{path.name}")
     return splits
+
+
+def _write_split_rejects(path: Path, rejects: Sequence[Reject], split: str) -> None:
+    rows = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            if row.get("split") != split:
+                rows.append(row)
+    rows += [{**reject.as_row(), "split": split} for reject in rejects]
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def merge_split_stats(previous: dict[str, Any] | None, split: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """Stats over the splits built so far, after `split` was (re)built; `by_split` keeps each one."""
+    parts = dict(sorted({**(previous or {}).get("by_split", {}), split: entry}.items()))
+    return {**_merge_values(parts, split), "by_split": parts}
+
+
+def _merge_values(values: dict[str, Any], latest: str) -> Any:
+    """One stat's value per split → one value: counts summed, objects merged key by key, texts
+    that differ listed per split (local paths by file name), anything else as `latest` has it."""
+    current = values.get(latest, next(reversed(values.values())))
+    if isinstance(current, dict):
+        keys = sorted({key for value in values.values() if isinstance(value, dict) for key in value})
+        return {
+            key: _merge_values(
+                {s: v[key] for s, v in values.items() if isinstance(v, dict) and key in v}, latest
+            )
+            for key in keys
+        }
+    if isinstance(current, int) and not isinstance(current, bool):
+        return sum(v for v in values.values() if isinstance(v, int) and not isinstance(v, bool))
+    if isinstance(current, str) and len({str(v) for v in values.values()}) > 1:
+        return "; ".join(f"{s}: {Path(v).name if Path(v).is_absolute() else v}" for s, v in values.items())
+    return current

@@ -7,9 +7,11 @@ resumes by running again: answered requests are read back, only the rest are sen
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import subprocess
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,11 @@ from okapi.builder import Builder
 from okapi.card import render_card
 from okapi.languages import Language
 from okapi.llm import LLMClient
-from okapi.prompts.translate import PROMPT_HASH
+from okapi.prompts.translate import BACKTRANSLATE_PROMPT_HASH, PROMPT_HASH
 from okapi.quality import apply_checks
 from okapi.records import Example, Reject
 from okapi.sources import LoadedSource
+from okapi.steps.backtranslate import backtranslate
 from okapi.steps.translate import translate
 
 
@@ -40,6 +43,14 @@ def okapi_commit() -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None
+
+
+def records_digest(examples: list[Example]) -> str:
+    """A revision of the source as read: sha256 over every record's id and fields (16 hex)."""
+    digest = hashlib.sha256()
+    for example in examples:
+        digest.update(json.dumps([example.id, example.fields], sort_keys=True, ensure_ascii=False).encode())
+    return digest.hexdigest()[:16]
 
 
 async def _run_language(
@@ -72,6 +83,31 @@ async def _run_all(
         await client.aclose()
 
 
+async def _backtranslate_all(
+    client: LLMClient,
+    builder: Builder,
+    translated: list[list[Example]],
+    langs: list[Language],
+    role: str,
+    bar: tqdm,
+) -> list[dict[str, Example]]:
+    settings = replace(builder.translate, role=role, validate_item=None)  # validators judge X, not English
+    try:
+        results = await asyncio.gather(
+            *(
+                backtranslate(client, kept, lang, builder.source.fields, settings, lambda: bar.update())
+                for kept, lang in zip(translated, langs, strict=True)
+            )
+        )
+    finally:
+        await client.aclose()
+    return [english for english, _failures in results]
+
+
+def _reasons(reject: Reject) -> list[str]:
+    return reject.scores.get("reject_reasons") or [reject.reason]
+
+
 def build(
     builder: Builder,
     loaded: LoadedSource,
@@ -80,8 +116,13 @@ def build(
     client: LLMClient,
     *,
     progress: bool = True,
+    backtranslate_role: str | None = None,
 ) -> dict[str, Any]:
-    """Build `langs` into `out_dir` (other languages already there are kept). Returns stats."""
+    """Build `langs` into `out_dir` (other languages already there are kept). Returns stats.
+
+    With `backtranslate_role` (e.g. "translator"), every translated record is also translated
+    back into English through that role, and the builder's back-translation check scores it.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     examples = loaded.examples
@@ -94,47 +135,94 @@ def build(
         dynamic_ncols=True,
     ) as bar:
         translated = asyncio.run(_run_all(client, builder, examples, langs, bar))
+    backtranslations: list[dict[str, Example]] = [{} for _ in langs]
+    if backtranslate_role:
+        kept_by_lang = [kept for kept, _ in translated]
+        with tqdm(
+            total=sum(map(len, kept_by_lang)),
+            desc=f"{builder.name}: back-translate",
+            unit="rec",
+            disable=not progress,
+            dynamic_ncols=True,
+        ) as bar:
+            backtranslations = asyncio.run(
+                _backtranslate_all(client, builder, kept_by_lang, langs, backtranslate_role, bar)
+            )
 
     stats = assemble.read_stats(out_dir)
     if stats.get("builder") not in (None, builder.name):
         raise ValueError(f"{out_dir} holds a {stats['builder']!r} build; use another --out")
     languages = stats.get("languages", {})
-    for lang, (kept, rejects) in zip(langs, translated, strict=True):
+    # A benchmark build writes the one split its source holds and keeps the config's other splits.
+    split = builder.source_split(loaded.split) if builder.source_splits else None
+    role = builder.translate.role
+    # What built these languages, kept per language: after one is rebuilt, the card stays true.
+    run = {
+        "okapi_version": okapi.__version__,
+        "okapi_commit": okapi_commit(),
+        "source": loaded.location,
+        "source_sha256": records_digest(examples),
+        "models": {r: client.config.role(r).model for r in sorted({role, *client.usage.roles})},
+        "prompt_hashes": {"translate": PROMPT_HASH}
+        | ({"backtranslate": BACKTRANSLATE_PROMPT_HASH} if backtranslate_role else {}),
+    }
+    for lang, (kept, rejects), english in zip(langs, translated, backtranslations, strict=True):
         checks = builder.checks_for(lang)
-        checked = apply_checks(kept, sources, lang, checks)
+        checked = apply_checks(kept, sources, lang, checks, english)
         rejects = rejects + [
             Reject(rec.id, lang.code, reason, detail, rec.fields, rec.scores)
             for rec, reason, detail in checked.rejected
         ]
-        rows_by_split: dict[str, list[dict[str, Any]]] = {s: [] for s in builder.splits}
+        rows_by_split: dict[str, list[dict[str, Any]]] = {
+            s: [] for s in ([split] if split else builder.splits)
+        }
         for record in checked.kept:
-            rows_by_split[builder.split_of(record.id)].append({**builder.to_row(record), **record.scores})
+            rows = builder.to_row(record)  # one row, or several (e.g. preference pairs)
+            for row in rows if isinstance(rows, list) else [rows]:
+                rows_by_split[split or builder.split_of(record.id)].append({**row, **record.scores})
         schema = assemble.schema_for(builder.columns, checks)
-        assemble.write_config(out_dir, lang.code, rows_by_split, schema, builder.max_rows_per_shard)
-        assemble.write_rejects(out_dir, lang.code, rejects)
-        languages[lang.code] = {
+        assemble.write_config(
+            out_dir,
+            lang.code,
+            rows_by_split,
+            schema,
+            builder.max_rows_per_shard,
+            keep_other_splits=bool(split),
+        )
+        assemble.write_rejects(out_dir, lang.code, rejects, split)
+        entry = {
             "source_rows": len(examples),
             "kept": len(checked.kept),
             "splits": {s: len(rows) for s, rows in rows_by_split.items()},
             "rejected": dict(sorted(Counter(r.reason for r in rejects).items())),
+            # every reason of every reject: a record failing two checks counts under both
+            "reasons_all": dict(sorted(Counter(x for r in rejects for x in _reasons(r)).items())),
+            "check_pass_rates": checked.pass_rates(),
+            "backtranslated": len(english),
             "checks": [repr(c) for c in checks],
+            "run": run,
         }
-    assemble.write_rejects(out_dir, "source", loaded.rejects)
-    role = builder.translate.role
+        languages[lang.code] = (
+            assemble.merge_split_stats(languages.get(lang.code), split, entry) if split else entry
+        )
+    assemble.write_rejects(out_dir, "source", loaded.rejects, split)
+    source = {
+        "location": loaded.location,
+        "rows_read": loaded.rows_read,
+        "records": len(examples),
+        "rejected": dict(Counter(r.reason for r in loaded.rejects)),
+        "blank_markers_emptied": loaded.blanked,
+    }
+    if split:
+        source = assemble.merge_split_stats(stats.get("source"), split, source)
     stats.update(
         {
             "builder": builder.name,
-            "okapi_version": okapi.__version__,
-            "okapi_commit": okapi_commit(),
-            "source": {
-                "location": loaded.location,
-                "rows_read": loaded.rows_read,
-                "records": len(examples),
-                "rejected": dict(Counter(r.reason for r in loaded.rejects)),
-                "blank_markers_emptied": loaded.blanked,
-            },
-            "models": {role: client.config.role(role).model},
-            "prompt_hashes": {"translate": PROMPT_HASH},
+            "okapi_version": run["okapi_version"],
+            "okapi_commit": run["okapi_commit"],
+            "source": source,
+            "models": run["models"],
+            "prompt_hashes": run["prompt_hashes"],
             "languages": dict(sorted(languages.items())),
             "last_run_usage": {name: asdict(u) for name, u in client.usage.roles.items()},
         }

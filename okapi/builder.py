@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from okapi.languages import Language
 from okapi.records import Example
-from okapi.sources import SourceSpec
+from okapi.sources import LoadedSource, SourceSpec, load_source
 from okapi.steps.translate import TranslateSettings
 
 MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
@@ -34,7 +34,7 @@ class Builder:
     summary: str
     source: SourceSpec
     columns: dict[str, pa.DataType]  # published columns before the score columns
-    to_row: Callable[[Example], dict[str, Any]]
+    to_row: Callable[[Example], dict[str, Any] | list[dict[str, Any]]]
     checks: tuple = ()  # quality checks with their thresholds
     checks_by_tier: dict[str, tuple] = field(default_factory=dict)  # overrides per language tier
     translate: TranslateSettings = TranslateSettings()
@@ -44,6 +44,31 @@ class Builder:
     task_categories: tuple[str, ...] = ("text-generation",)
     card_template: str = "instructions.md.j2"
     max_rows_per_shard: int = 100_000
+    # Benchmarks keep their source's splits: a build reads one split and adds it to every config.
+    source_splits: tuple[str, ...] = ()  # when set, records go to the split the source holds
+    split_aliases: dict[str, str] = field(default_factory=dict)  # e.g. validation → val
+    read_source: Callable[[str, str, int | None], LoadedSource] | None = None  # None: okapi.sources rows
+
+    def load(self, source: str, *, split: str | None = None, limit: int | None = None) -> LoadedSource:
+        """Read `source`: generic rows (split only picks a Hub split), or one split of a benchmark."""
+        if self.read_source is None:
+            return load_source(source, self.source, limit=limit, split=split or "train")
+        name = self.source_split(split)
+        loaded = self.read_source(source, name, limit)
+        loaded.split = name
+        return loaded
+
+    def source_split(self, split: str | None) -> str:
+        """The published split for `--split` (an alias is accepted; one split needs no name)."""
+        if split is None and len(self.source_splits) == 1:
+            return self.source_splits[0]
+        name = self.split_aliases.get(split or "", split)
+        if name not in self.source_splits:
+            raise ValueError(
+                f"{self.name} builds one split at a time from a source that holds it: pass --split "
+                f"{' | '.join(self.source_splits)} (given: {split!r})"
+            )
+        return name
 
     def checks_for(self, lang: Language) -> tuple:
         return self.checks_by_tier.get(lang.tier, self.checks)

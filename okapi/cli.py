@@ -20,6 +20,10 @@ Examples:
   okapi languages
   okapi estimate instructions --source alpaca.json --langs vi,fr --limit 1000
   okapi build instructions --source alpaca.json --langs vi,fr --out data/instructions
+  okapi publish data/instructions --repo my-org/okapi-instructions --langs vi --dry-run
+  okapi build instructions --source alpaca.json --langs vi --out data/vi --backtranslate
+  okapi report data/instructions --lang vi
+  okapi audit --source alpaca_en.json --translations okapi_vi.json --lang vi --out audit/vi
   okapi offline-server --port 8089 --fault 429=0.1
   okapi demo --out out/demo
 """
@@ -34,9 +38,17 @@ def _cache_dir(value: str | None) -> Path:
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dataset", help="dataset to build (e.g. instructions)")
-    p.add_argument("--source", required=True, help="English rows: .json/.jsonl/.parquet file or Hub id")
-    p.add_argument("--split", default="train", help="split to read when --source is a Hub id")
+    p.add_argument("dataset", help="dataset to build (e.g. instructions, m_arc)")
+    p.add_argument(
+        "--source",
+        required=True,
+        help="English rows: .json/.jsonl/.parquet file, folder or Hub id (benchmarks: also CSV/text sets)",
+    )
+    p.add_argument(
+        "--split",
+        help="split to read from a Hub id (default train); benchmarks: the split the source holds, "
+        "written to its own split (m_arc train|validation|test, m_hellaswag val, m_mmlu dev|val|test)",
+    )
     p.add_argument(
         "--langs",
         required=True,
@@ -71,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_run_options(p)
     p.add_argument("--out", required=True, help="output folder (languages already there are kept)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument(
+        "--backtranslate",
+        nargs="?",
+        const="translator",
+        metavar="ROLE",
+        help="also translate every record back into English (role, default translator) and score chrF/BLEU",
+    )
 
     p = sub.add_parser("offline-server", help="local OpenAI-compatible server answering from okapi's corpus")
     p.add_argument("--port", type=int, default=8089)
@@ -83,6 +102,72 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=RATE",
         help="inject a fault with a probability: 429, 500, timeout, truncate, malformed, wrong_language, refusal",
     )
+
+    p = sub.add_parser("generate", help="grow an English instruction pool with Self-Instruct (Alpaca)")
+    p.add_argument(
+        "--seed-tasks", required=True, help="Alpaca seed_tasks.jsonl (or rows with instruction/output)"
+    )
+    p.add_argument("--num", type=int, required=True, help="new instructions to keep")
+    p.add_argument("--out", required=True, help="pool folder: en/train-*.parquet, rejects/, stats.json")
+    p.add_argument("--prompt-file", help="generation prompt (default: okapi's wording of Alpaca's)")
+    p.add_argument("--requests-per-round", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0, help="sampling seed: same seed + cache = same pool")
+    p.add_argument("--config", help="run config (TOML); the `generator` role is used")
+    p.add_argument("--model", help="model (overrides the run config)")
+    p.add_argument("--base-url", help="endpoint (overrides the run config and $OPENAI_BASE_URL)")
+    p.add_argument("--cache-dir", help="response cache folder")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("split", help="split an English pool into sft/rank/rl by hashing ids")
+    p.add_argument("pool", help="pool folder (okapi generate) or file")
+    p.add_argument(
+        "--sizes", default="sft=52000,rank=42000,rl=rest", help="name=N,...,name=rest (paper's default)"
+    )
+    p.add_argument("--out", required=True, help="folder for <split>.jsonl and split.json")
+
+    p = sub.add_parser("export", help="write a build in another format (okapi-json: the original release)")
+    p.add_argument("build_dir", help="an instructions or rankings build folder")
+    p.add_argument("--format", default="okapi-json", choices=["okapi-json"])
+    p.add_argument("--langs", help="languages to export (default: all in the folder)")
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("publish", help="publish a build folder to the Hugging Face Hub in one atomic commit")
+    p.add_argument("folder", help="build folder (okapi build --out)")
+    p.add_argument("--repo", required=True, help="dataset repo ORG/NAME (created if missing)")
+    p.add_argument("--langs", help="languages to publish (default: all built); others on the Hub stay")
+    p.add_argument("--pr", action="store_true", help="open a pull request instead of committing to main")
+    p.add_argument("--dry-run", action="store_true", help="print files to add, replace, delete; send nothing")
+    p.add_argument("--private", action="store_true", help="create the repo private (when it does not exist)")
+    p.add_argument("--message", help="commit message")
+
+    p = sub.add_parser("report", help="per-language quality report of a build or audit folder (HTML + JSON)")
+    p.add_argument("folder", help="build folder (okapi build --out) or audit folder (okapi audit --out)")
+    p.add_argument("--lang", help="only these languages (codes, comma-separated)")
+    p.add_argument("--out", help="folder for report.html and report.json (default: the folder itself)")
+
+    p = sub.add_parser("audit", help="check and report translations made elsewhere, joined to English by id")
+    p.add_argument("--source", required=True, help="English rows: .json/.jsonl/.parquet file or folder")
+    p.add_argument(
+        "--translations", required=True, help="translated rows: file, folder (<lang>/ or files) or Hub id"
+    )
+    p.add_argument("--lang", required=True, help="language of the translations (e.g. vi)")
+    p.add_argument("--out", required=True, help="output folder (data, rejects, stats.json, report)")
+    p.add_argument("--fields", help="text fields to check (default: the string fields both sides share)")
+    p.add_argument("--id-field", default="id", help="field joining the two sides (default id)")
+    p.add_argument("--join", choices=["id", "order"], default="id", help="join by id (default) or row order")
+    p.add_argument("--split", default="train", help="split to read when --translations is a Hub id")
+    p.add_argument("--dataset", default="instructions", help="builder whose checks and thresholds apply")
+    p.add_argument(
+        "--backtranslate",
+        nargs="?",
+        const="translator",
+        metavar="ROLE",
+        help="translate back into English through the LLM layer (role, default translator) and score chrF",
+    )
+    p.add_argument("--config", help="run config (TOML), for --backtranslate")
+    p.add_argument("--model", help="model for every role, for --backtranslate")
+    p.add_argument("--base-url", help="endpoint for every role, for --backtranslate")
+    p.add_argument("--cache-dir", help="response cache folder, for --backtranslate")
 
     p = sub.add_parser("demo", help="offline end to end: sample → offline server → dataset folder")
     p.add_argument("--out", default="out/demo")
@@ -100,11 +185,10 @@ def _client(args: argparse.Namespace, cache_dir: Path):
 
 def _load(args: argparse.Namespace):
     from okapi.builders import get_builder
-    from okapi.sources import load_source
 
     builder = get_builder(args.dataset)
     langs = parse_languages(args.langs)
-    loaded = load_source(args.source, builder.source, limit=args.limit, split=args.split)
+    loaded = builder.load(args.source, limit=args.limit, split=args.split)
     return builder, langs, loaded
 
 
@@ -145,7 +229,15 @@ def cmd_build(args: argparse.Namespace) -> None:
 
     builder, langs, loaded = _load(args)
     client = _client(args, _cache_dir(args.cache_dir))
-    stats = build(builder, loaded, langs, args.out, client, progress=not args.no_progress)
+    stats = build(
+        builder,
+        loaded,
+        langs,
+        args.out,
+        client,
+        progress=not args.no_progress,
+        backtranslate_role=args.backtranslate,
+    )
     _print_summary(stats, Path(args.out))
 
 
@@ -172,6 +264,105 @@ def cmd_offline_server(args: argparse.Namespace) -> None:
         asyncio.run(serve())
     except KeyboardInterrupt:
         pass
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from okapi.pool import generate_pool, load_seed_tasks
+    from okapi.prompts.selfinstruct import DEFAULT_PROMPT
+    from okapi.steps.selfinstruct import SelfInstructSettings
+
+    seeds = load_seed_tasks(args.seed_tasks)
+    prompt = (
+        Path(args.prompt_file).read_text(encoding="utf-8").rstrip() if args.prompt_file else DEFAULT_PROMPT
+    )
+    settings = SelfInstructSettings(
+        target=args.num, requests_per_round=args.requests_per_round, seed=args.seed
+    )
+    client = _client(args, _cache_dir(args.cache_dir))
+    stats = generate_pool(
+        client, seeds, settings, Path(args.out), prompt=prompt, progress=not args.no_progress
+    )
+    rejected = ", ".join(f"{r}={n}" for r, n in stats["rejected"].items()) or "none"
+    print(f"kept {stats['kept']} new instructions in {stats['rounds']} rounds; dropped: {rejected}")
+
+
+def cmd_split(args: argparse.Namespace) -> None:
+    from okapi.pool import split_pool
+    from okapi.split import parse_sizes
+
+    pool = Path(args.pool)
+    source = str(pool / "en") if (pool / "en").is_dir() else args.pool
+    counts = split_pool(source, parse_sizes(args.sizes), Path(args.out))
+    print(", ".join(f"{name}: {n}" for name, n in counts.items()), f"→ {args.out}/<split>.jsonl")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from okapi.export import export_okapi_json
+
+    langs = [lang.code for lang in parse_languages(args.langs)] if args.langs else None
+    counts = export_okapi_json(Path(args.build_dir), Path(args.out), langs)
+    print(", ".join(f"{lang}: {n}" for lang, n in counts.items()), f"→ {args.out}/<lang>.json")
+
+
+def cmd_publish(args: argparse.Namespace) -> None:
+    from okapi.publish import publish
+
+    langs = [lang.code for lang in parse_languages(args.langs)] if args.langs else None
+    publish(
+        args.folder,
+        args.repo,
+        langs=langs,
+        create_pr=args.pr,
+        dry_run=args.dry_run,
+        private=args.private,
+        message=args.message,
+    )
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from okapi.report import write_report
+
+    langs = [lang.code for lang in parse_languages(args.lang)] if args.lang else None
+    html_path, json_path = write_report(args.folder, langs, args.out)
+    print(f"wrote {html_path} and {json_path}")
+
+
+def cmd_audit(args: argparse.Namespace) -> None:
+    from okapi.audit import audit, join_by_id, read_rows
+    from okapi.builders import get_builder
+    from okapi.languages import get_language
+    from okapi.report import write_report
+
+    lang = get_language(args.lang)
+    builder = get_builder(args.dataset)
+    fields = tuple(f.strip() for f in args.fields.split(",")) if args.fields else None
+    joined = join_by_id(
+        read_rows(args.source),
+        read_rows(args.translations, lang.code, args.split),
+        lang.code,
+        id_field=args.id_field,
+        fields=fields,
+        by_order=args.join == "order",
+        blank_values=builder.source.blank_values,
+    )
+    client = _client(args, _cache_dir(args.cache_dir)) if args.backtranslate else None
+    checks = builder.checks_for(lang)
+    stats = audit(
+        joined,
+        lang,
+        checks,
+        args.out,
+        client=client,
+        backtranslate_role=args.backtranslate,
+        location=args.translations,
+    )
+    numbers = stats["languages"][lang.code]
+    rejected = ", ".join(f"{r}={n}" for r, n in numbers["rejected"].items()) or "none"
+    print(
+        f"{lang.code}: kept {numbers['kept']} of {numbers['source_rows']} source rows; rejected: {rejected}"
+    )
+    html_path, _ = write_report(args.out, [lang.code])
+    print(f"report: {html_path}")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -214,6 +405,12 @@ def main(argv: list[str] | None = None) -> int:
         "estimate": cmd_estimate,
         "build": cmd_build,
         "offline-server": cmd_offline_server,
+        "generate": cmd_generate,
+        "split": cmd_split,
+        "export": cmd_export,
+        "publish": cmd_publish,
+        "report": cmd_report,
+        "audit": cmd_audit,
         "demo": cmd_demo,
     }
     try:

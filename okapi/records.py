@@ -13,7 +13,8 @@ class Example:
     id: str
     fields: dict[str, str]
     lang: str = "en"
-    scores: dict[str, Any] = field(default_factory=dict)
+    scores: dict[str, Any] = field(default_factory=dict)  # quality scores, published as columns
+    meta: dict[str, Any] = field(default_factory=dict)  # step results (ranks, models, sampling)
 
 
 @dataclass(frozen=True)

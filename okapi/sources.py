@@ -18,6 +18,9 @@ from typing import Any
 
 from okapi.records import Example, Reject
 
+# Values Alpaca-style data uses for "no input".
+NO_INPUT_MARKERS = frozenset({"<noinput>", "<No input>", "<no input>", "N/A", "n/a", "None", "none"})
+
 
 class SourceError(ValueError):
     pass
@@ -38,6 +41,7 @@ class LoadedSource:
     rows_read: int
     blanked: int  # fields whose value was a blank marker such as '<noinput>'
     location: str  # file path or Hub id, for cards and stats
+    split: str | None = None  # the split the rows are (benchmarks keep their source's splits)
 
 
 def _json_array_rows(text: str, path: Path) -> Iterator[tuple[str, Any]]:

@@ -1,14 +1,40 @@
 """Pure quality checks: record → scores and (keep, reason). Never calls a model."""
 
+from okapi.quality.backtranslation import BackTranslationScore
 from okapi.quality.checks import (
     Check,
+    Checked,
     CheckResult,
     LangId,
     Numbers,
     Refusal,
     Script,
+    ScriptV2,
     Untranslated,
     apply_checks,
 )
+from okapi.quality.duplicates import Duplicates
+from okapi.quality.heuristics import Chatter, Ending, LengthRatio, NumbersV2, Preserved, UntranslatedV2
+from okapi.quality.langid import LangIdV2
 
-__all__ = ["Check", "CheckResult", "LangId", "Numbers", "Refusal", "Script", "Untranslated", "apply_checks"]
+__all__ = [
+    "BackTranslationScore",
+    "Chatter",
+    "Check",
+    "CheckResult",
+    "Checked",
+    "Duplicates",
+    "Ending",
+    "LangId",
+    "LangIdV2",
+    "LengthRatio",
+    "Numbers",
+    "NumbersV2",
+    "Preserved",
+    "Refusal",
+    "Script",
+    "ScriptV2",
+    "Untranslated",
+    "UntranslatedV2",
+    "apply_checks",
+]

@@ -33,7 +33,12 @@ SCRIPT_PREFIXES = {
 def prose(example: Example, fields: tuple[str, ...] | None = None) -> str:
     """The record's text without code, URLs and placeholders, which are not translated."""
     names = fields or tuple(example.fields)
-    return "\n".join(protect(example.fields.get(n) or "").text for n in names).replace("⟦", " ")
+    return "\n".join(_shielded(example.fields.get(n) or "") for n in names).replace("⟦", " ")
+
+
+@lru_cache(maxsize=16384)  # every check asks for the same fields' text
+def _shielded(text: str) -> str:
+    return protect(text).text
 
 
 @lru_cache(maxsize=4096)

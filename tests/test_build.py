@@ -73,8 +73,9 @@ def test_every_fault_on_and_no_record_lost(offline_server, tmp_path):
     assert all_reasons["wrong_language"] > 0  # content faults end as reasoned rejects
     statuses = server.stats.statuses
     assert statuses[429] > 0 and statuses[500] > 0 and client.usage.role("translator").retries > 0
-    # truncation, malformed output and refusals were retried on their own and mostly recovered
-    assert sum(stats["languages"][lang]["kept"] for lang in ("vi", "de", "hi")) > 0.7 * 240
+    # truncation, malformed output and refusals were retried on their own and mostly recovered;
+    # wrong-language answers are content, not transient, so they stay rejects
+    assert sum(n for reason, n in all_reasons.items() if reason != "wrong_language") <= 0.05 * 240
 
 
 def test_prompt_injection_comes_back_translated(offline_server, tmp_path):
@@ -163,7 +164,10 @@ def _cached_keys(cache: Path) -> set[str]:
     if not (cache / "responses.sqlite").exists():
         return set()
     with sqlite3.connect(cache / "responses.sqlite") as db:
-        return {row[0] for row in db.execute("SELECT key FROM responses")}
+        try:
+            return {row[0] for row in db.execute("SELECT key FROM responses")}
+        except sqlite3.OperationalError:  # the build has created the file but not the table yet
+            return set()
 
 
 def _tables(out: Path) -> dict:

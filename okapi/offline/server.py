@@ -20,15 +20,18 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
+from functools import cache
 
 from aiohttp import web
 
+from okapi.offline import tasks
 from okapi.offline.corpus import corpus_languages, normalize, sentences, table
 
-FAULTS = ("429", "500", "timeout", "truncate", "malformed", "wrong_language", "refusal")
+FAULTS = ("429", "500", "timeout", "truncate", "malformed", "wrong_language", "refusal", "invalid_ranking")
 REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
 _LANG_CODE = re.compile(r"language code ([a-z]{2,3})\)")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?。])\s+")
+_ANY_SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？।؟])\s+")  # corpus translations, joined by spaces
 _MARKER_OR_NEWLINE = re.compile(r"(⟦\d+⟧|\n)")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
@@ -59,9 +62,24 @@ def payload_hash(body: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+@cache
+def _english_of() -> dict[str, str]:
+    """Any corpus translation → its English sentence: back-translation is a reverse lookup."""
+    english = sentences("en")
+    reverse: dict[str, str] = {}
+    for code in corpus_languages():
+        for source, translation in zip(english, sentences(code), strict=True):
+            reverse.setdefault(normalize(translation), source)
+    return reverse
+
+
 def translate_text(text: str, lang: str) -> str:
-    """Sentence-by-sentence lookup; markers and line breaks are kept where they stand."""
-    lookup = table(lang)
+    """Sentence-by-sentence lookup; markers and line breaks are kept where they stand.
+
+    Into English (back-translation) the lookup runs in reverse over every corpus language.
+    """
+    lookup = _english_of() if lang == "en" else table(lang)
+    split = _ANY_SENTENCE_SPLIT if lang == "en" else _SENTENCE_SPLIT
     fallback = sentences(lang)
     out = []
     for chunk in _MARKER_OR_NEWLINE.split(text):
@@ -72,7 +90,7 @@ def translate_text(text: str, lang: str) -> str:
         lead = bullet.group(0) if bullet else chunk[: len(chunk) - len(chunk.lstrip())]
         trail = chunk[len(chunk.rstrip()) :]
         parts = []
-        for sentence in _SENTENCE_SPLIT.split(chunk[len(lead) :].strip()):
+        for sentence in split.split(chunk[len(lead) :].strip()):
             key = normalize(sentence)
             parts.append(lookup.get(key) or fallback[int(_draw(key) * len(fallback))])
         out.append(lead + " ".join(parts) + trail)
@@ -180,6 +198,9 @@ class OfflineServer:
         )
 
     def _answer(self, messages: list[dict], key: str) -> tuple[str, str]:
+        other = tasks.answer(messages, key, lambda name: self._fault(name, key))
+        if other is not None:
+            return other, "stop"
         system = next((m["content"] for m in messages if m["role"] == "system"), "")
         user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         match = _LANG_CODE.search(system)

@@ -56,7 +56,7 @@ async def run_task(
     *,
     max_attempts: int = 3,
     workers: int = 32,
-    on_item_done: Callable[[], None] | None = None,
+    on_item_done: Callable[[str], None] | None = None,
 ) -> TaskResult:
     queue: asyncio.Queue[_Unit] = asyncio.Queue()
     for group in groups:
@@ -76,7 +76,7 @@ async def run_task(
             result.results[key] = value
         pending -= 1
         if on_item_done:
-            on_item_done()
+            on_item_done(key)
         if pending == 0:
             all_done.set()
 

@@ -28,13 +28,23 @@ class TranslateSettings:
     max_chars_per_request: int = 2000
     max_attempts: int = 3  # first try + retries with the failure named in the prompt
     role: str = "translator"
+    # Item-level check (source, translated) → Failure or None; a failure is retried like a bad reply.
+    validate_item: Callable[[Example, Example], Failure | None] | None = None
 
 
 @dataclass(frozen=True)
 class TranslateTask:
+    """Translate `fields` of each item from `source` into `lang` (English → X, or X → English)."""
+
     lang: Language
     fields: tuple[str, ...]
     role: str = "translator"
+    source: Language | None = None  # None: English
+    validate: Callable[[Example, Example], Failure | None] | None = None  # see TranslateSettings
+
+    @property
+    def source_name(self) -> str:
+        return self.source.name if self.source else "English"
 
     def item_id(self, item: Example) -> str:
         return item.id
@@ -46,9 +56,12 @@ class TranslateTask:
         max_tokens = int(estimate_tokens(user) * expansion) + 64
         if last is not None and last.reason == "truncated":
             max_tokens *= 2**attempt
+        note = last.reason if last else None
+        if note and attempt > 1:  # the same note again would be the same payload, answered from the cache
+            note += f", attempt {attempt + 1}"
         return ChatRequest(
             messages=(
-                ("system", system_prompt(self.lang, last.reason if last else None)),
+                ("system", system_prompt(self.lang, note, self.source_name)),
                 ("user", user),
             ),
             temperature=0.0,
@@ -69,7 +82,12 @@ class TranslateTask:
                     failure = failure or Failure(value.reason, value.detail)
                 elif value is not None:
                     fields[name] = value
-            out.append(failure or Example(id=item.id, fields=fields, lang=self.lang.code))
+            if failure is not None:
+                out.append(failure)
+                continue
+            translated = Example(id=item.id, fields=fields, lang=self.lang.code, meta=item.meta)
+            problem = self.validate(item, translated) if self.validate else None
+            out.append(problem or translated)
         return out
 
 
@@ -110,16 +128,21 @@ async def translate(
     fields: tuple[str, ...],
     settings: TranslateSettings,
     on_item_done: Callable[[], None] | None = None,
+    *,
+    source: Language | None = None,
 ) -> tuple[list[Example], list[Reject]]:
-    """Translated examples in source order, and a Reject for every example that failed."""
-    task = TranslateTask(lang, fields, settings.role)
+    """Translated examples in source order, and a Reject for every example that failed.
+
+    `source` is the language of the examples (None: English), e.g. for back-translation.
+    """
+    task = TranslateTask(lang, fields, settings.role, source, settings.validate_item)
     result = await run_task(
         client,
         task,
         group_for_requests(examples, settings),
         max_attempts=settings.max_attempts,
         workers=client.config.role(settings.role).concurrency,
-        on_item_done=on_item_done,
+        on_item_done=(lambda _: on_item_done()) if on_item_done else None,
     )
     kept, rejects = [], []
     for example in examples:

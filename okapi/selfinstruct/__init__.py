@@ -1,0 +1,1 @@
+"""Alpaca's Self-Instruct procedure: prompt, parse, filter, ROUGE-L dedup."""

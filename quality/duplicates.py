@@ -1,0 +1,96 @@
+"""Exact and near duplicates within one language: a check over all of a language's records at once.
+
+Exact: the same text once case and whitespace are normalized. Near: Jaccard similarity of
+character 5-gram shingles, found with MinHash (64 hashes, 16 bands of 4, so pairs above ~0.5
+become candidates) and confirmed on the exact shingle sets. The first record in order is kept;
+later ones point to it in `duplicate_of`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from okapi.languages import Language
+from okapi.quality.checks import CheckResult
+from okapi.records import Example
+
+_SHINGLE = 5
+_BANDS, _ROWS = 16, 4
+_rng = np.random.default_rng(20230801)  # fixed: the same text always gets the same signature
+_A = _rng.integers(1, 2**63, size=(_BANDS * _ROWS, 1), dtype=np.uint64) | np.uint64(1)
+_B = _rng.integers(0, 2**63, size=(_BANDS * _ROWS, 1), dtype=np.uint64)
+_POWERS = np.array([1_000_003**k % 2**64 for k in range(_SHINGLE)], dtype=np.uint64)
+
+
+def normalized(example: Example) -> str:
+    return " ".join(" ".join(example.fields.values()).casefold().split())
+
+
+def shingles(text: str) -> np.ndarray:
+    """Distinct 64-bit hashes of the character 5-grams (the whole text when shorter)."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if len(codes) < _SHINGLE:
+        codes = np.pad(codes, (0, _SHINGLE - len(codes)))
+    windows = np.lib.stride_tricks.sliding_window_view(codes, _SHINGLE)
+    with np.errstate(over="ignore"):
+        return np.unique(windows @ _POWERS)
+
+
+def band_keys(hashes: np.ndarray) -> list[bytes]:
+    with np.errstate(over="ignore"):
+        signature = (_A * hashes[None, :] + _B).min(axis=1)
+    return [signature[b * _ROWS : (b + 1) * _ROWS].tobytes() + bytes([b]) for b in range(_BANDS)]
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    common = len(np.intersect1d(a, b, assume_unique=True))
+    return common / (len(a) + len(b) - common)
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    """Rejects a record whose text repeats an earlier one (`duplicate`) or nearly does (`near_duplicate`)."""
+
+    name: ClassVar[str] = "duplicates_v1"
+    per_record: ClassVar[bool] = False  # judged over the whole language
+    columns: ClassVar[dict[str, type]] = {"duplicate_of": str, "near_duplicate_similarity": float}
+    max_similarity: float = 0.9
+
+    def __call__(
+        self, records: Sequence[Example], sources: Mapping[str, Example], lang: Language
+    ) -> list[CheckResult]:
+        first_by_text: dict[str, str] = {}
+        buckets: dict[bytes, list[int]] = defaultdict(list)
+        kept_shingles: list[np.ndarray] = []
+        kept_ids: list[str] = []
+        results = []
+        for record in records:
+            text = normalized(record)
+            if text in first_by_text:
+                scores = {"duplicate_of": first_by_text[text], "near_duplicate_similarity": 1.0}
+                results.append(CheckResult(scores, False, "duplicate"))
+                continue
+            first_by_text[text] = record.id
+            hashes = shingles(text)
+            keys = band_keys(hashes)
+            candidates = {i for key in keys for i in buckets.get(key, ())}
+            best, best_id = 0.0, None
+            for i in candidates:
+                similarity = jaccard(hashes, kept_shingles[i])
+                if similarity > best:
+                    best, best_id = similarity, kept_ids[i]
+            if best >= self.max_similarity:
+                scores = {"duplicate_of": best_id, "near_duplicate_similarity": round(best, 4)}
+                results.append(CheckResult(scores, False, "near_duplicate"))
+                continue
+            for key in keys:
+                buckets[key].append(len(kept_ids))
+            kept_shingles.append(hashes)
+            kept_ids.append(record.id)
+            results.append(CheckResult({"duplicate_of": None, "near_duplicate_similarity": round(best, 4)}))
+        return results

@@ -1,0 +1,243 @@
+"""Heuristic checks, field by field, against the English source: length, ending, spans, chatter, copies.
+
+Each class is one check with thresholds as constructor arguments (set per tier in the builders)
+and scores kept as columns. Only fields the source has text in are judged.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import ClassVar
+
+from okapi.languages import Language
+from okapi.prompts.protect import MARKER, protect
+from okapi.quality.calibration import DEFAULT_LENGTH_RATIO, LENGTH_RATIO
+from okapi.quality.checks import CheckResult
+from okapi.quality.text import prose
+from okapi.records import Example
+
+
+@lru_cache(maxsize=16384)  # every check asks for the same fields' text
+def bare(text: str) -> str:
+    """The translatable text: code, URLs and placeholders removed, whitespace collapsed."""
+    return " ".join(MARKER.sub(" ", protect(text).text).split())
+
+
+def prose_length(text: str) -> int:
+    return len(bare(text))
+
+
+def length_z(english: str, translation: str, code: str) -> float:
+    """How unusual the translation's length is for the language, in calibrated standard deviations."""
+    centre, a, b = LENGTH_RATIO.get(code, DEFAULT_LENGTH_RATIO)
+    n_en = max(prose_length(english), 1)
+    return (math.log(max(prose_length(translation), 1) / n_en) - centre) / math.sqrt(a * a + b * b / n_en)
+
+
+def _fields(translated: Example, source: Example):
+    """(name, English, translation) for every field whose English has letters."""
+    for name, english in source.fields.items():
+        if any(ch.isalpha() for ch in bare(english)):
+            yield name, english, translated.fields.get(name) or ""
+
+
+@dataclass(frozen=True)
+class LengthRatio:
+    """Characters of translation per English character, as a z-score for the language.
+
+    Calibrated on NTREX-128 (quality/calibration.py): z = (log ratio − centre) / sigma(L) with
+    sigma(L)² = a² + b²/L, so short texts get the wider margin they need. The most extreme
+    field decides; the record's overall ratio is kept too.
+    """
+
+    name: ClassVar[str] = "length_ratio_v1"
+    columns: ClassVar[dict[str, type]] = {"length_ratio": float, "length_z": float}
+    min_z: float = -3.0
+    max_z: float = 3.0
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
+        total_en = total_tr = 0
+        extreme = 0.0
+        for _, english, translation in _fields(translated, source):
+            total_en, total_tr = total_en + prose_length(english), total_tr + prose_length(translation)
+            z = length_z(english, translation, lang.code)
+            extreme = z if abs(z) > abs(extreme) else extreme
+        if not total_en:
+            return CheckResult({"length_ratio": None, "length_z": None})
+        scores = {"length_ratio": round(total_tr / total_en, 4), "length_z": round(extreme, 3)}
+        if extreme < self.min_z:
+            return CheckResult(scores, False, "too_short")
+        if extreme > self.max_z:
+            return CheckResult(scores, False, "too_long")
+        return CheckResult(scores)
+
+
+_CLOSERS = "\"'“”„‘’‚«»‹›)]」』*_"  # quotes close either way round across languages
+_QUESTION = frozenset("?？؟")
+_TERMINAL = frozenset(".!。！।॥۔…:：") | _QUESTION
+
+
+def ending(text: str) -> str:
+    """'question', 'terminal' or 'open' (no sentence-final punctuation) at the end of the prose."""
+    tail = MARKER.sub("", protect(text).text).rstrip().rstrip(_CLOSERS).rstrip()
+    if not tail:
+        return "open"
+    if tail[-1] in _QUESTION:
+        return "question"
+    return "terminal" if tail[-1] in _TERMINAL else "open"
+
+
+@dataclass(frozen=True)
+class Ending:
+    """A field whose English ends a sentence must end one too, and a question must stay a question.
+
+    A translation cut short (truncated output, max_tokens) loses its final punctuation and is
+    shorter than usual; a model that answered a question instead of translating it ends with a
+    statement. Human translators drop a final full stop now and then (Arabic, Malayalam in
+    NTREX), so an open ending counts as truncation only when the field is also short
+    (length z below `max_z_open`).
+    """
+
+    name: ClassVar[str] = "ending_v1"
+    columns: ClassVar[dict[str, type]] = {"ending_kept": bool}
+    max_z_open: float = -0.5
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
+        reason = None
+        for _, english, translation in _fields(translated, source):
+            want, got = ending(english), ending(translation)
+            short = length_z(english, translation, lang.code) < self.max_z_open
+            if want != "open" and got == "open" and short:
+                reason = reason or "truncated"
+            elif want == "question" and got != "question":
+                reason = reason or "answered_instead"
+        return CheckResult({"ending_kept": reason is None}, reason is None, reason)
+
+
+@dataclass(frozen=True)
+class Preserved:
+    """Code blocks, inline code, URLs and placeholders of the source appear unchanged in the translation.
+
+    The translation step restores them from markers; this check reads the final text, so it also
+    covers translations made elsewhere (audits).
+    """
+
+    name: ClassVar[str] = "preserved_v1"
+    columns: ClassVar[dict[str, type]] = {"protected_kept": float}
+    min_fraction: float = 1.0
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
+        wanted = total = 0
+        for name, english in source.fields.items():
+            spans = Counter(protect(english).spans)
+            text = translated.fields.get(name) or ""
+            total += sum(spans.values())
+            wanted += sum(min(n, text.count(span)) for span, n in spans.items())
+        if not total:
+            return CheckResult({"protected_kept": 1.0})
+        kept = wanted / total
+        keep = kept >= self.min_fraction
+        return CheckResult(
+            {"protected_kept": round(kept, 4)}, keep, None if keep else "protected_span_changed"
+        )
+
+
+# How assistants open an answer or wrap a translation, in English and the high-tier languages.
+_CHATTER = re.compile(
+    r"^\W*(?:sure\b|certainly\b|of course\b|absolutely\b|here(?:'s| is| are)\b|as an ai\b|"
+    r"(?:the )?translation\b|translated\b|bien sûr\b|voici\b|claro\b|por supuesto\b|aquí (?:tienes|está)\b|"
+    r"natürlich\b|gerne\b|hier (?:ist|sind)\b|certo\b|ecco\b|natuurlijk\b|hier is\b|конечно\b|вот\b|"
+    r"звичайно\b|ось\b|当然|好的|以下是|chắc chắn\b|dưới đây là\b|tentu\b|berikut\b)",
+    re.IGNORECASE,
+)
+# The English already says it ("He is of course…"): then the translation may too.
+_ENGLISH_CHATTER = re.compile(r"\b(?:sure|certainly|of course|absolutely|here|as an|translat)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Chatter:
+    """A field that opens like an assistant's reply ("Sure! Here is…") where the English does not."""
+
+    name: ClassVar[str] = "chatter_v1"
+    columns: ClassVar[dict[str, type]] = {"chatter": bool}
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
+        found = any(
+            _CHATTER.match(bare(translation)) and not _ENGLISH_CHATTER.search(bare(english)[:60])
+            for _, english, translation in _fields(translated, source)
+        )
+        return CheckResult({"chatter": found}, not found, "answered_instead" if found else None)
+
+
+def significant_numbers(text: str) -> Counter[str]:
+    """Numbers by their significant digits: 380,000 and "380 тысяч" / "38 万" are the same number.
+
+    Leading and trailing zeros are dropped (04:00 is 4:00; thousands and 万 move zeros into
+    words), and a time or ratio's ':' joins its parts like a decimal separator does.
+    """
+    found: Counter[str] = Counter()
+    for match in re.finditer(r"\d+(?:[.,:]\d+|[ \u00a0\u202f]\d{3}(?!\d))*", text):
+        digits = "".join(str(unicodedata.digit(ch)) for ch in match.group(0) if ch.isdigit())
+        found[digits.strip("0") or "0"] += 1
+    return found
+
+
+@dataclass(frozen=True)
+class NumbersV2:
+    """Share of the source's numbers (of `min_digits` or more) found in the translation.
+
+    Version 1 compared exact digit strings and judged every number: NTREX's human translators
+    change 2.3% of sentences that way (units converted, "one to four", 380 тысяч, 4h40), so
+    version 2 compares significant digits and leaves single digits out by default.
+    """
+
+    name: ClassVar[str] = "numbers_v2"
+    columns: ClassVar[dict[str, type]] = {"numbers_kept": float}
+    min_fraction: float = 1.0
+    min_digits: int = 2
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
+        wanted = Counter(
+            {n: k for n, k in significant_numbers(prose(source)).items() if len(n) >= self.min_digits}
+        )
+        if not wanted:
+            return CheckResult({"numbers_kept": 1.0})
+        kept = sum((wanted & significant_numbers(prose(translated))).values()) / sum(wanted.values())
+        keep = kept >= self.min_fraction
+        return CheckResult({"numbers_kept": round(kept, 4)}, keep, None if keep else "numbers_changed")
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+@dataclass(frozen=True)
+class UntranslatedV2:
+    """Fields left in English: identical to the source, or nearly all their words are the source's.
+
+    Version 1 caught only identical fields; version 2 also catches copies with small edits. The
+    share is over the translation's words (names and numbers alone never reach it in a sentence).
+    """
+
+    name: ClassVar[str] = "untranslated_v2"
+    columns: ClassVar[dict[str, type]] = {"untranslated_fields": int, "copied_share": float}
+    min_words: int = 3
+    max_copied_share: float = 0.8
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
+        copied, highest = 0, 0.0
+        for _, english, translation in _fields(translated, source):
+            english_words = {w.lower() for w in _WORD.findall(bare(english))}
+            words = [w.lower() for w in _WORD.findall(bare(translation))]
+            if len(english_words) < self.min_words or not words:
+                continue
+            share = sum(w in english_words for w in words) / len(words)
+            highest = max(highest, share)
+            if share >= self.max_copied_share or bare(english) == bare(translation):
+                copied += 1
+        scores = {"untranslated_fields": copied, "copied_share": round(highest, 4)}
+        return CheckResult(scores, copied == 0, "untranslated" if copied else None)
