@@ -4,10 +4,10 @@ from functools import partial
 
 import pyarrow as pa
 
-from okapi.benchmark_sources import HELLASWAG_ENDINGS, hellaswag_item, read_items
 from okapi.benchmarks import ItemSpec
 from okapi.builder import Builder
 from okapi.builders.m_common import BENCHMARK_LICENSE, checks_by_tier, quality_checks, translate_settings
+from okapi.builders.m_sources import HELLASWAG_ENDINGS, hellaswag_item, read_items
 from okapi.records import Example
 from okapi.sources import SourceSpec
 

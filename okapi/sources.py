@@ -69,7 +69,7 @@ def _json_array_rows(text: str, path: Path) -> Iterator[tuple[str, Any]]:
         index += 1
 
 
-def _file_rows(path: Path) -> Iterator[tuple[str, Any]]:
+def file_rows(path: Path) -> Iterator[tuple[str, Any]]:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         with path.open(encoding="utf-8") as handle:
@@ -141,7 +141,7 @@ def load_source(
     if path.is_dir():  # a dataset folder `datasets` can read (parquet files, Hub layout)
         rows = _hub_rows(source, split)
     elif path.exists():
-        rows = _file_rows(path)
+        rows = file_rows(path)
     elif source.endswith((".json", ".jsonl", ".parquet")) or "/" not in source.strip("/"):
         raise SourceError(f"source {source!r} does not exist (give a file or a Hub id like 'org/name')")
     else:

@@ -1,4 +1,4 @@
-"""Read the English benchmark sets into items (see okapi/benchmarks.py) for one split.
+"""Readers of the English ARC, HellaSwag and MMLU files into items (see okapi/benchmarks.py) for one split.
 
     ARC        .jsonl/.json/.parquet rows or a Hub id ('allenai/ai2_arc:ARC-Challenge'):
                id, question, choices {text, label}, answerKey (labels A-E or 1-5)
@@ -23,7 +23,7 @@ from typing import Any
 
 from okapi.benchmarks import ItemSpec, check_source_item
 from okapi.records import Example, Reject
-from okapi.sources import LoadedSource, SourceError, _file_rows
+from okapi.sources import LoadedSource, SourceError, file_rows
 
 LETTERS = "ABCDE"
 ARC_OPTIONS = tuple(f"option_{c}" for c in "abcde")
@@ -89,7 +89,7 @@ def _path_rows(path: Path) -> Iterator[Row]:
     elif name.endswith((".txt", ".txt.bz2")):
         yield from _hellaswag_text_rows(path)
     else:
-        yield from _file_rows(path)
+        yield from file_rows(path)
 
 
 def _folder_files(folder: Path, split: str, suffixes: tuple[str, ...]) -> list[Path]:
