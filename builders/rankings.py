@@ -81,5 +81,5 @@ BUILDER = Builder(
     translate=TranslateSettings(max_records_per_request=8, max_chars_per_request=2000, max_attempts=3),
     steps=(RespondStep(k=K, temperature=0.7, top_p=0.95), JudgeStep(k=K, both_orders=False)),
     task_categories=("text-generation", "reinforcement-learning"),
-    card_template="instructions.md.j2",
+    card_template="rankings.md.j2",
 )

@@ -32,4 +32,5 @@ BUILDER = Builder(
     to_row=prompt_row,
     checks=(LangId(min_letters=15), Script(min_fraction=0.5), Refusal(), Untranslated(min_words=3)),
     task_categories=("text-generation", "reinforcement-learning"),
+    card_template="rl-prompts.md.j2",
 )
