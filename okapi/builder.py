@@ -22,6 +22,10 @@ class Step(Protocol):
 
     name: str
 
+    def planned_requests(self, records: list[Example], lang: Language) -> list[tuple[str, Any]]:
+        """(role, request) of every first attempt, for `okapi estimate`."""
+        ...
+
     async def run(
         self, client: Any, records: list[Example], lang: Language, item_done: Callable[[], None]
     ) -> tuple[list[Example], list[Any]]: ...

@@ -61,6 +61,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--base-url", help="endpoint for every role (overrides the run config and $OPENAI_BASE_URL)"
     )
     p.add_argument("--cache-dir", help="response cache folder (default $OKAPI_CACHE_DIR or ~/.cache/okapi)")
+    p.add_argument(
+        "--backtranslate",
+        nargs="?",
+        const="translator",
+        metavar="ROLE",
+        help="also translate every record back into English (role, default translator) and score chrF/BLEU",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,13 +90,6 @@ def _parser() -> argparse.ArgumentParser:
     _add_run_options(p)
     p.add_argument("--out", required=True, help="output folder (languages already there are kept)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument(
-        "--backtranslate",
-        nargs="?",
-        const="translator",
-        metavar="ROLE",
-        help="also translate every record back into English (role, default translator) and score chrF/BLEU",
-    )
 
     p = sub.add_parser("offline-server", help="local OpenAI-compatible server answering from okapi's corpus")
     p.add_argument("--port", type=int, default=8089)
@@ -206,9 +206,9 @@ def cmd_estimate(args: argparse.Namespace) -> None:
 
     builder, langs, loaded = _load(args)
     client = _client(args, _cache_dir(args.cache_dir))
-    rows = estimate(builder, loaded.examples, langs, client)
+    rows = estimate(builder, loaded.examples, langs, client, args.backtranslate)
     print(f"{len(loaded.examples)} source records × {len(langs)} languages")
-    print(format_estimate(rows, client.config.role(builder.translate.role).model))
+    print(format_estimate(rows, {row.role: client.config.role(row.role).model for row in rows}))
 
 
 def _print_summary(stats: dict, out: Path) -> None:

@@ -2,35 +2,59 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from okapi.builder import Builder
 from okapi.languages import Language
-from okapi.llm import LLMClient, estimate_tokens
+from okapi.llm import ChatRequest, LLMClient, estimate_tokens
 from okapi.records import Example
+from okapi.steps.backtranslate import backtranslate_requests
 from okapi.steps.translate import translate_requests
 
 
 @dataclass
 class EstimateRow:
     lang: str
-    requests: int
-    cached: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
+    role: str
+    requests: int = 0
+    cached: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+def planned_requests(
+    builder: Builder, examples: list[Example], lang: Language, backtranslate_role: str | None = None
+) -> list[tuple[str, ChatRequest]]:
+    """(role, request) for every first attempt of a build; English text stands in for translations."""
+    fields = builder.source.fields
+    planned = [
+        (builder.translate.role, r) for r in translate_requests(examples, lang, fields, builder.translate)
+    ]
+    if backtranslate_role:
+        settings = replace(builder.translate, role=backtranslate_role)
+        stand_ins = [replace(e, lang=lang.code) for e in examples]
+        planned += [
+            (backtranslate_role, r) for r in backtranslate_requests(stand_ins, lang, fields, settings)
+        ]
+    for step in builder.steps:
+        planned += step.planned_requests(examples, lang)
+    return planned
 
 
 def estimate(
-    builder: Builder, examples: list[Example], langs: list[Language], client: LLMClient
+    builder: Builder,
+    examples: list[Example],
+    langs: list[Language],
+    client: LLMClient,
+    backtranslate_role: str | None = None,
 ) -> list[EstimateRow]:
-    """First-attempt requests per language; cached ones cost nothing. Retries are not included."""
-    role = builder.translate.role
-    config = client.config.role(role)
+    """First-attempt requests per language and role; cached ones cost nothing. No retries."""
     rows = []
     for lang in langs:
-        row = EstimateRow(lang.code, 0, 0, 0, 0, 0.0)
-        for request in translate_requests(examples, lang, builder.source.fields, builder.translate):
+        by_role: dict[str, EstimateRow] = {}
+        for role, request in planned_requests(builder, examples, lang, backtranslate_role):
+            row = by_role.setdefault(role, EstimateRow(lang.code, role))
             row.requests += 1
             if client.is_cached(role, request):
                 row.cached += 1
@@ -40,31 +64,31 @@ def estimate(
             completion = (request.max_tokens or 2 * prompt) // 2
             row.prompt_tokens += prompt
             row.completion_tokens += completion
-            row.cost_usd += config.cost(prompt, completion)
-        rows.append(row)
+            row.cost_usd += client.config.role(role).cost(prompt, completion)
+        rows.extend(by_role.values())
     return rows
 
 
-def format_estimate(rows: list[EstimateRow], model: str) -> str:
-    lines = [f"{'lang':<6}{'requests':>10}{'cached':>8}{'prompt tok':>12}{'output tok':>12}{'cost USD':>11}"]
+def format_estimate(rows: list[EstimateRow], models: dict[str, str]) -> str:
+    header = f"{'lang':<6}{'role':<12}{'requests':>10}{'cached':>8}{'prompt tok':>12}{'output tok':>12}{'cost USD':>11}"
+    lines = [header]
+    total = EstimateRow("total", "")
     for r in rows:
         lines.append(
-            f"{r.lang:<6}{r.requests:>10}{r.cached:>8}{r.prompt_tokens:>12}{r.completion_tokens:>12}{r.cost_usd:>11.4f}"
+            f"{r.lang:<6}{r.role:<12}{r.requests:>10}{r.cached:>8}{r.prompt_tokens:>12}"
+            f"{r.completion_tokens:>12}{r.cost_usd:>11.4f}"
         )
-    total = EstimateRow(
-        "total",
-        sum(r.requests for r in rows),
-        sum(r.cached for r in rows),
-        sum(r.prompt_tokens for r in rows),
-        sum(r.completion_tokens for r in rows),
-        sum(r.cost_usd for r in rows),
-    )
+        for name in ("requests", "cached", "prompt_tokens", "completion_tokens", "cost_usd"):
+            setattr(total, name, getattr(total, name) + getattr(r, name))
     lines.append(
-        f"{total.lang:<6}{total.requests:>10}{total.cached:>8}{total.prompt_tokens:>12}"
+        f"{total.lang:<18}{total.requests:>10}{total.cached:>8}{total.prompt_tokens:>12}"
         f"{total.completion_tokens:>12}{total.cost_usd:>11.4f}"
     )
     lines.append(
-        f"model {model}; tokens estimated at ~4 UTF-8 bytes per token; retries not included; "
-        "set prices in the run config ([default] price_input_per_mtok, price_output_per_mtok)"
+        "models: "
+        + ", ".join(f"{role}={model}" for role, model in sorted(models.items()))
+        + "; tokens estimated at ~4 UTF-8 bytes per token, English text standing in for translations"
+        " and generated responses; retries not included; prices come from the run config"
+        " ([default] price_input_per_mtok, price_output_per_mtok)"
     )
     return "\n".join(lines)

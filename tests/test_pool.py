@@ -222,3 +222,16 @@ def test_rl_prompts_and_cli_pipeline(offline_server, tmp_path, capsys):
 
     rows = pq.read_table(tmp_path / "rl" / "de" / "train-00000-of-00001.parquet").to_pylist()
     assert rows and all(r["prompt"].startswith(r["instruction"]) for r in rows)
+
+
+def test_estimate_counts_every_role_of_a_rankings_build(tmp_path):
+    from okapi.estimate import estimate
+    from okapi.llm import LLMClient, ResponseCache, load_run_config
+
+    builder = get_builder("rankings")
+    loaded = load_source(str(SAMPLE), builder.source, limit=8)
+    client = LLMClient(load_run_config(None, environ={}), ResponseCache(tmp_path / "c.sqlite"))
+    rows = {row.role: row for row in estimate(builder, loaded.examples, parse_languages("vi"), client)}
+    assert set(rows) == {"translator", "responder", "judge"}
+    assert rows["responder"].requests == 8 * 4 and rows["judge"].requests == 8
+    assert rows["translator"].requests > 1  # into the language, then prompt + responses back to English

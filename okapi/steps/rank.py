@@ -18,7 +18,7 @@ from okapi.prompts.rank import judge_messages, parse_ranking
 from okapi.prompts.respond import prompt_text, responder_messages
 from okapi.records import Example, Reject
 from okapi.steps.runner import Failure, run_task
-from okapi.steps.translate import TranslateSettings, translate
+from okapi.steps.translate import TranslateSettings, TranslateTask, group_for_requests, translate
 
 
 def response_fields(k: int) -> tuple[str, ...]:
@@ -75,6 +75,12 @@ class RespondStep:
     max_attempts: int = 2
     role: str = "responder"
     name: str = "respond"
+
+    def planned_requests(self, records: list[Example], lang: Language) -> list[tuple[str, ChatRequest]]:
+        task = _RespondTask(lang, self.temperature, self.top_p, self.max_tokens, self.role)
+        return [
+            (self.role, task.request([_Sample(r, n)], 0, None)) for r in records for n in range(1, self.k + 1)
+        ]
 
     async def run(
         self, client: LLMClient, records: list[Example], lang: Language, item_done: Callable[[], None]
@@ -172,6 +178,27 @@ class JudgeStep:
     role: str = "judge"
     translate: TranslateSettings = TranslateSettings(max_records_per_request=1)
     name: str = "judge"
+
+    def planned_requests(self, records: list[Example], lang: Language) -> list[tuple[str, ChatRequest]]:
+        """Back to English, then the judge; responses are assumed ~256 tokens each."""
+        fields = ("instruction", "input", *response_fields(self.k))
+        stand_in = "x" * 1024
+        with_responses = [
+            replace(r, fields={**r.fields, **dict.fromkeys(response_fields(self.k), stand_in)})
+            for r in records
+        ]
+        to_english = TranslateTask(get_language("en"), fields, self.translate.role, lang)
+        judge = _JudgeTask(self.k, self.role)
+        planned = [
+            (self.translate.role, to_english.request(g, 0, None))
+            for g in group_for_requests(with_responses, self.translate)
+        ]
+        views = [
+            _View(r, reverse)
+            for r in with_responses
+            for reverse in ((False, True) if self.both_orders else (False,))
+        ]
+        return planned + [(self.role, judge.request([v], 0, None)) for v in views]
 
     async def run(
         self, client: LLMClient, records: list[Example], lang: Language, item_done: Callable[[], None]
