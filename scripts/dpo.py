@@ -81,6 +81,8 @@ def main(script_args: DPOScriptArguments, training_args: OkapiDPOConfig, model_a
     train, evaluation = load_languages(script_args, ["prompt", "chosen", "rejected"])
     train = to_rows(train)
     evaluation = to_rows(evaluation) if evaluation is not None else None
+    if evaluation is None:  # nothing held out (no test split, eval_fraction 0): train without evaluating
+        training_args.eval_strategy = "no"
 
     tokenizer = AutoTokenizer.from_pretrained(
         model_args.model_name_or_path,

@@ -27,7 +27,6 @@ from common import (
     DataArguments,
     as_prompt,
     check_chat_template,
-    ensure_pad_token,
     load_languages,
     pick_precision,
     save_run_summary,
@@ -106,15 +105,15 @@ class AdaptiveKLCallback(TrainerCallback):
     """Ziegler et al.'s adaptive KL controller: after each PPO update, move `kl_coef` so that the
     KL to the reference drifts toward `target` (the trainer reads `args.kl_coef` every update)."""
 
-    def __init__(self, target: float, horizon: int, batch_size: int) -> None:
-        self.target, self.horizon, self.batch_size = target, horizon, batch_size
+    def __init__(self, target: float, horizon: int) -> None:
+        self.target, self.horizon = target, horizon
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not logs or "objective/kl" not in logs:
             return
         logs["objective/kl_coef"] = state.log_history[-1]["objective/kl_coef"] = args.kl_coef
         error = min(max(logs["objective/kl"] / self.target - 1, -0.2), 0.2)
-        args.kl_coef *= 1 + error * self.batch_size / self.horizon
+        args.kl_coef *= 1 + error * args.batch_size / self.horizon  # batch_size: episodes per update
 
 
 def tokenize_prompts(dataset, tokenizer, prompt_format: str, max_prompt_length: int):
@@ -145,6 +144,11 @@ def main(script_args: PPOScriptArguments, training_args: OkapiPPOConfig) -> None
             "the reward model's tokenizer differs from the SFT model's: PPO passes token ids straight to the "
             "reward model, so train the reward model from the SFT model (scripts/reward.py)."
         )
+    if tokenizer.pad_token_id is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
+        raise SystemExit(
+            f"{training_args.sft_model_path}'s tokenizer has no pad token apart from EOS: PPO masks pad tokens, "
+            "so every EOS would vanish. Train it with scripts/sft.py, which adds one."
+        )
     load = {"dtype": script_args.dtype, "attn_implementation": script_args.attn_implementation}
     policy = AutoModelForCausalLM.from_pretrained(training_args.sft_model_path, **load)
     ref_policy = AutoModelForCausalLM.from_pretrained(training_args.sft_model_path, **load)
@@ -154,7 +158,6 @@ def main(script_args: PPOScriptArguments, training_args: OkapiPPOConfig) -> None
     value_model = AutoModelForSequenceClassification.from_pretrained(
         training_args.reward_model_path, num_labels=1, **load
     )
-    ensure_pad_token(tokenizer, policy)
     print("policy", train_only_top_layers(policy, script_args.trainable_layers))
     value_layers = script_args.value_trainable_layers
     print(
@@ -177,8 +180,7 @@ def main(script_args: PPOScriptArguments, training_args: OkapiPPOConfig) -> None
 
     callbacks = []
     if script_args.kl_target is not None:
-        batch = training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps
-        callbacks.append(AdaptiveKLCallback(script_args.kl_target, script_args.kl_horizon, batch))
+        callbacks.append(AdaptiveKLCallback(script_args.kl_target, script_args.kl_horizon))
     trainer = PPOTrainer(
         args=training_args,
         processing_class=tokenizer,

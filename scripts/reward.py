@@ -111,6 +111,8 @@ def main(
     train, evaluation = load_languages(script_args, ["prompt", "chosen", "rejected"])
     train = to_preference_rows(train, script_args.prompt_format)
     evaluation = to_preference_rows(evaluation, script_args.prompt_format) if evaluation is not None else None
+    if evaluation is None:  # nothing held out (no test split, eval_fraction 0): train without evaluating
+        training_args.eval_strategy = "no"
 
     tokenizer = AutoTokenizer.from_pretrained(
         model_args.model_name_or_path,

@@ -101,6 +101,8 @@ def main(data_args: DataArguments, training_args: FastSFTConfig, model_args: Mod
         attn_implementation=model_args.attn_implementation,
         trust_remote_code=training_args.trust_remote_code,
     )
+    if training_args.eos_token in tokenizer.get_vocab():  # pick the pad against the EOS the model will learn
+        tokenizer.eos_token = training_args.eos_token
     # PPO later masks pad tokens; a pad equal to EOS would hide every EOS. Fix it once, here.
     ensure_pad_token(tokenizer, model)
 

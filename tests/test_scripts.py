@@ -298,3 +298,11 @@ def test_help_explains_the_script(common):
     for step in ("sft", "reward", "ppo", "dpo"):
         text = importlib.import_module(step).make_parser().format_help()
         assert "--languages" in text and "--prompt_format" in text and "okapi" in text, step
+
+
+def test_training_scripts_do_not_import_okapi():
+    """They read what okapi writes (or the Hub copy) and must run without okapi installed."""
+    training = [REPO / "scripts" / f"{name}.py" for name in ("sft", "reward", "ppo", "dpo", "common")]
+    for path in [*training, *(REPO / "scripts" / "trl_ppo").glob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        assert "import okapi" not in text and "from okapi" not in text, path
