@@ -14,7 +14,7 @@ from okapi.quality.checks import (
     apply_checks,
 )
 from okapi.quality.duplicates import Duplicates
-from okapi.quality.heuristics import Chatter, Ending, LengthRatio, NumbersV2, Preserved, UntranslatedV2
+from okapi.quality.heuristics import Chatter, Ending, LengthRatio, NumbersV3, Preserved, UntranslatedV2
 from okapi.quality.langid import LangIdV2
 
 __all__ = [
@@ -29,7 +29,7 @@ __all__ = [
     "LangIdV2",
     "LengthRatio",
     "Numbers",
-    "NumbersV2",
+    "NumbersV3",
     "Preserved",
     "Refusal",
     "Script",

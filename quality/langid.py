@@ -25,7 +25,7 @@ from typing import ClassVar
 
 from okapi.languages import OKAPI_LANGUAGES, Language
 from okapi.quality.checks import CheckResult
-from okapi.quality.text import prose
+from okapi.quality.text import english_names, letters_besides, prose
 from okapi.records import Example
 
 LOOKALIKES_V2: dict[str, frozenset[str]] = {
@@ -109,7 +109,7 @@ class LangIdV2:
         "lang_id_second_label": str,
         "lang_id_second_confidence": float,
     }
-    min_letters: int = 15  # a shorter record cannot be judged and is kept
+    min_letters: int = 15  # a record with fewer letters outside English names cannot be judged: kept
     min_field_letters: int = 40  # a field this long is also judged on its own
 
     def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
@@ -117,8 +117,8 @@ class LangIdV2:
         fields = [" ".join(prose(translated, (name,)).split()) for name in translated.fields]
         long_fields = [t for t in fields if sum(ch.isalpha() for ch in t) >= self.min_field_letters]
         scores, keep = self._judge(whole, lang)
-        if sum(ch.isalpha() for ch in whole) < self.min_letters:
-            return CheckResult(scores)
+        if letters_besides(whole, english_names(prose(source))) < self.min_letters:
+            return CheckResult(scores)  # too little text, or only names copied from the English
         if not keep:
             return CheckResult(scores, False, "wrong_language")
         for text in long_fields if len(long_fields) > 1 else ():

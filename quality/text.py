@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -55,3 +56,24 @@ def script_fraction(text: str, script: str) -> tuple[float, int]:
         return 1.0, 0
     inside = sum(1 for ch in letters if _letter_script(ch) in prefixes)
     return inside / len(letters), len(letters)
+
+
+_WORD_OR_STOP = re.compile(r"[^\W\d_]+|[.!?\n]")
+
+
+def english_names(text: str) -> set[str]:
+    """Capitalised words of the English that do not start a sentence: names, copied as they are."""
+    names, sentence_start = set(), True
+    for token in _WORD_OR_STOP.findall(text):
+        if token in ".!?\n":
+            sentence_start = True
+            continue
+        if token[0].isupper() and not sentence_start:
+            names.add(token)
+        sentence_start = False
+    return names
+
+
+def letters_besides(text: str, names: set[str]) -> int:
+    """Letters of `text` outside the given names: the evidence a language identifier has."""
+    return sum(len(word) for word in re.findall(r"[^\W\d_]+", text) if word not in names)

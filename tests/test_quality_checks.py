@@ -8,7 +8,7 @@ from okapi.quality import (
     Ending,
     LangIdV2,
     LengthRatio,
-    NumbersV2,
+    NumbersV3,
     Preserved,
     ScriptV2,
     UntranslatedV2,
@@ -108,13 +108,20 @@ def test_chatter_and_untranslated():
     assert UntranslatedV2()(fr(), SRC, FRENCH).scores["untranslated_fields"] == 0
 
 
-def test_numbers_v2_compares_significant_digits():
+def test_numbers_compares_significant_digits_or_parts():
     assert significant_numbers("380,000 people at 04:40") == significant_numbers("38 万人，4:40")
     src = Example("n", {"output": "The city of 380,000 people lost 25 buildings on 3 days."})
     russian = Example("n", {"output": "Город с населением 380 тысяч потерял 25 зданий за три дня."}, "ru")
-    assert NumbersV2()(russian, src, get_language("ru")).keep  # single digits are not judged
+    assert NumbersV3()(russian, src, get_language("ru")).keep  # single digits are not judged
     changed = Example("n", {"output": "Город с населением 380 тысяч потерял 52 здания."}, "ru")
-    assert NumbersV2()(changed, src, get_language("ru")).reason == "numbers_changed"
+    assert NumbersV3()(changed, src, get_language("ru")).reason == "numbers_changed"
+    kickoff = Example("t", {"output": "The game starts at 19:30 and ends at 21:45."})
+    chinese = Example("t", {"output": "比赛19点30分开始，21点45分结束。"}, "zh")
+    bengali = Example("t", {"output": "খেলা ১৯ঃ৩০ মিনিটে শুরু হয়ে ২১ঃ৪৫ মিনিটে শেষ হয়।"}, "bn")
+    assert NumbersV3()(chinese, kickoff, get_language("zh")).keep
+    assert NumbersV3()(bengali, kickoff, get_language("bn")).keep
+    moved = Example("t", {"output": "比赛19点30分开始，21点54分结束。"}, "zh")
+    assert NumbersV3()(moved, kickoff, get_language("zh")).scores["numbers_kept"] == 0.5
 
 
 def test_duplicates_exact_and_near_within_a_language():
@@ -158,3 +165,26 @@ def test_apply_checks_runs_duplicates_on_passing_records_and_keeps_every_reason(
     reasons = {record.id: record.scores["reject_reasons"] for record, _, _ in checked.rejected}
     assert reasons == {"b": ["duplicate"], "c": ["too_short"]}
     assert checked.judged["duplicates_v1"] == 2 and checked.pass_rates()["duplicates_v1"] == 0.5
+
+
+def test_names_alone_are_no_evidence_of_language_or_copying():
+    headline = Example("h", {"text": "Elite League: Dundee Stars 5-3 Belfast Giants"})
+    same = Example("h", {"text": "Elite League: Dundee Stars 5-3 Belfast Giants"}, "fr")
+    assert LangIdV2()(same, headline, FRENCH).keep
+    assert UntranslatedV2()(same, headline, FRENCH).keep
+    sentence = Example("s", {"text": "The players of Dundee Stars celebrated their win over Belfast Giants."})
+    copied = Example("s", {"text": sentence.fields["text"]}, "fr")
+    assert LangIdV2()(copied, sentence, FRENCH).reason == "wrong_language"
+    assert UntranslatedV2()(copied, sentence, FRENCH).reason == "untranslated"
+
+
+def test_unclosed_bracket_is_a_cut_and_small_numbers_may_be_words():
+    src = Example("b", {"text": "Flake (a senator) was the central figure in the drama."})
+    cut = Example("b", {"text": "Flake (un sénateur"}, "fr")
+    assert Ending()(cut, src, FRENCH).reason == "truncated"
+    boy = Example("n", {"text": "A shark injured a 13-year-old boy on Saturday."})
+    words = Example("n", {"text": "Un requin a blessé un garçon de treize ans samedi."}, "fr")
+    other = Example("n", {"text": "Un requin a blessé un garçon de 31 ans samedi."}, "fr")
+    assert NumbersV3(may_spell_out=99)(words, boy, FRENCH).keep
+    assert not NumbersV3()(words, boy, FRENCH).keep
+    assert NumbersV3(may_spell_out=99)(other, boy, FRENCH).reason == "numbers_changed"
