@@ -39,7 +39,8 @@ def preference_rows(record: Example, pairs: str) -> list[dict]:
             "rejected_rank": ranks[r],
             "responses": responses,
             "ranks": ranks,
-            "responder": record.meta["responder"],
+            "responder": ", ".join(dict.fromkeys(record.meta["responder"])),
+            "response_models": record.meta["responder"],
             "judge": record.meta["judge"],
             "judge_raw": record.meta["judge_raw"],
         }
@@ -73,6 +74,7 @@ BUILDER = Builder(
         "responses": pa.list_(pa.string()),
         "ranks": pa.list_(pa.int32()),
         "responder": pa.string(),
+        "response_models": pa.list_(pa.string()),
         "judge": pa.string(),
         "judge_raw": pa.string(),
     },

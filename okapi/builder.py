@@ -22,8 +22,8 @@ class Step(Protocol):
 
     name: str
 
-    def planned_requests(self, records: list[Example], lang: Language) -> list[tuple[str, Any]]:
-        """(role, request) of every first attempt, for `okapi estimate`."""
+    def planned_requests(self, records: list[Example], lang: Language, config: Any) -> list[tuple[str, Any]]:
+        """(role, request) of every first attempt under the run config, for `okapi estimate`."""
         ...
 
     async def run(

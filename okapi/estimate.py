@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from okapi.builder import Builder
 from okapi.languages import Language
-from okapi.llm import ChatRequest, LLMClient, estimate_tokens
+from okapi.llm import ChatRequest, LLMClient, RunConfig, estimate_tokens
 from okapi.records import Example
 from okapi.steps.backtranslate import backtranslate_requests
 from okapi.steps.translate import translate_requests
@@ -24,7 +24,11 @@ class EstimateRow:
 
 
 def planned_requests(
-    builder: Builder, examples: list[Example], lang: Language, backtranslate_role: str | None = None
+    builder: Builder,
+    examples: list[Example],
+    lang: Language,
+    config: RunConfig,
+    backtranslate_role: str | None = None,
 ) -> list[tuple[str, ChatRequest]]:
     """(role, request) for every first attempt of a build; English text stands in for translations."""
     fields = builder.source.fields
@@ -38,7 +42,7 @@ def planned_requests(
             (backtranslate_role, r) for r in backtranslate_requests(stand_ins, lang, fields, settings)
         ]
     for step in builder.steps:
-        planned += step.planned_requests(examples, lang)
+        planned += step.planned_requests(examples, lang, config)
     return planned
 
 
@@ -53,7 +57,7 @@ def estimate(
     rows = []
     for lang in langs:
         by_role: dict[str, EstimateRow] = {}
-        for role, request in planned_requests(builder, examples, lang, backtranslate_role):
+        for role, request in planned_requests(builder, examples, lang, client.config, backtranslate_role):
             row = by_role.setdefault(role, EstimateRow(lang.code, role))
             row.requests += 1
             if client.is_cached(role, request):

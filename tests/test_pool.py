@@ -2,6 +2,7 @@
 
 import json
 import random
+from dataclasses import replace
 
 import pytest
 from conftest import REPO, SAMPLE, make_client
@@ -146,6 +147,38 @@ def test_rankings_build_gives_trl_ready_pairs_and_rejects_invalid_rankings(offli
         "prefered_output",
         "rejected_output",
     }
+
+
+def test_responses_go_to_each_configured_responder_model_in_turn(offline_server, tmp_path):
+    import datasets
+
+    server = offline_server()
+    client = make_client(server, tmp_path)
+    responder = replace(client.config.roles["default"], models=("small-a", "small-b"))
+    client.config.roles["responder"] = responder
+    builder = get_builder("rankings")
+    loaded = load_source(str(SAMPLE), builder.source, limit=3)
+    stats = build(builder, loaded, parse_languages("vi"), tmp_path / "out", client, progress=False)
+    assert server.stats.models["small-a"] == server.stats.models["small-b"] == 3 * 2
+    data = datasets.load_dataset(str(tmp_path / "out"), "vi")["train"]
+    assert data.num_rows == stats["languages"]["vi"]["kept"] * 6 > 0
+    for row in data:
+        assert row["response_models"] == ["small-a", "small-b", "small-a", "small-b"]
+        assert row["responder"] == "small-a, small-b"
+
+
+def test_responder_models_in_the_run_config_are_checked(tmp_path):
+    from okapi.llm import ConfigError, load_run_config
+
+    good = tmp_path / "good.toml"
+    good.write_text('[roles.responder]\nmodels = ["a", "b"]\n')
+    config = load_run_config(good, environ={})
+    assert config.role("responder").sampling_models() == ("a", "b")
+    assert config.role("judge").sampling_models() == (config.role("judge").model,)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[roles.responder]\nmodels = "a"\n')
+    with pytest.raises(ConfigError, match="models must be a non-empty list"):
+        load_run_config(bad, environ={})
 
 
 def test_rl_prompts_and_cli_pipeline(offline_server, tmp_path, capsys):

@@ -35,10 +35,11 @@ class ChatRequest:
     max_tokens: int | None = None
     json_output: bool = False
     extra: tuple[tuple[str, Any], ...] = field(default=())  # other sampling parameters
+    model: str | None = None  # one of the role's `models`; None: the role's model
 
     def payload(self, role: RoleConfig) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "model": role.model,
+            "model": self.model or role.model,
             "messages": [{"role": r, "content": c} for r, c in self.messages],
             "temperature": self.temperature,
         }

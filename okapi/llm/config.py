@@ -35,10 +35,15 @@ class RoleConfig:
     json_mode: bool = True  # send response_format={"type": "json_object"}
     price_input_per_mtok: float = 0.0  # USD per million prompt tokens
     price_output_per_mtok: float = 0.0  # USD per million completion tokens
+    # Sampling roles (responder) spread their samples over these models in turn; empty: `model` alone.
+    models: tuple[str, ...] = ()
 
     def api_key(self) -> str:
         # Local servers (vLLM, llama.cpp, Ollama) accept any key; the client library needs one.
         return os.environ.get(self.api_key_env) or "not-needed"
+
+    def sampling_models(self) -> tuple[str, ...]:
+        return self.models or (self.model,)
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return (
@@ -71,6 +76,11 @@ def _role_from_table(table: dict, base: RoleConfig, where: str) -> RoleConfig:
             f"{where}: unknown setting(s) {', '.join(sorted(unknown))}; "
             f"valid: {', '.join(sorted(_ROLE_KEYS))}"
         )
+    if "models" in table:
+        models = table["models"]
+        if not isinstance(models, list) or not models or not all(isinstance(m, str) and m for m in models):
+            raise ConfigError(f"{where}: models must be a non-empty list of model names, got {models!r}")
+        table = {**table, "models": tuple(models)}
     return replace(base, **table)
 
 

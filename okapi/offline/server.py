@@ -50,6 +50,7 @@ class ServerStats:
     answered: int = 0  # 200 answers
     statuses: Counter = field(default_factory=Counter)
     answered_keys: list[str] = field(default_factory=list)  # sha256 of each answered payload
+    models: Counter = field(default_factory=Counter)  # answered requests per model asked for
 
 
 def _draw(*parts: object) -> float:
@@ -176,6 +177,7 @@ class OfflineServer:
         self.stats.answered += 1
         self.stats.statuses[200] += 1
         self.stats.answered_keys.append(key)
+        self.stats.models[body.get("model")] += 1
         return web.json_response(
             {
                 "id": "chatcmpl-" + key[:16],

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from okapi.languages import Language, get_language
-from okapi.llm import ChatRequest, Completion, LLMClient
+from okapi.llm import ChatRequest, Completion, LLMClient, RunConfig
 from okapi.prompts.rank import judge_messages, parse_ranking
 from okapi.prompts.respond import prompt_text, responder_messages
 from okapi.records import Example, Reject
@@ -41,7 +41,11 @@ class _RespondTask:
     temperature: float
     top_p: float
     max_tokens: int
+    models: tuple[str, ...]  # sample n is answered by models[(n - 1) % len(models)]
     role: str = "responder"
+
+    def model_for(self, n: int) -> str:
+        return self.models[(n - 1) % len(self.models)]
 
     def item_id(self, item: _Sample) -> str:
         return item.id
@@ -54,6 +58,7 @@ class _RespondTask:
             temperature=self.temperature,
             max_tokens=self.max_tokens * growth,
             extra=(("top_p", self.top_p), ("seed", sample.n + 1000 * attempt)),
+            model=self.model_for(sample.n),
         )
 
     def parse(self, items: Sequence[_Sample], completion: Completion) -> list[str | Failure]:
@@ -66,7 +71,11 @@ class _RespondTask:
 
 @dataclass(frozen=True)
 class RespondStep:
-    """K sampled responses per prompt from the `responder` role; sampling parameters are recorded."""
+    """K sampled responses per prompt from the `responder` role; sampling parameters are recorded.
+
+    With several models configured for the role (`models = [...]`), the K samples go to them in
+    turn, so one prompt's responses compare models, as in the paper's ranked data.
+    """
 
     k: int = 4
     temperature: float = 0.7
@@ -76,8 +85,14 @@ class RespondStep:
     role: str = "responder"
     name: str = "respond"
 
-    def planned_requests(self, records: list[Example], lang: Language) -> list[tuple[str, ChatRequest]]:
-        task = _RespondTask(lang, self.temperature, self.top_p, self.max_tokens, self.role)
+    def _task(self, lang: Language, config: RunConfig) -> _RespondTask:
+        models = config.role(self.role).sampling_models()
+        return _RespondTask(lang, self.temperature, self.top_p, self.max_tokens, models, self.role)
+
+    def planned_requests(
+        self, records: list[Example], lang: Language, config: RunConfig
+    ) -> list[tuple[str, ChatRequest]]:
+        task = self._task(lang, config)
         return [
             (self.role, task.request([_Sample(r, n)], 0, None)) for r in records for n in range(1, self.k + 1)
         ]
@@ -85,7 +100,7 @@ class RespondStep:
     async def run(
         self, client: LLMClient, records: list[Example], lang: Language, item_done: Callable[[], None]
     ) -> tuple[list[Example], list[Reject]]:
-        task = _RespondTask(lang, self.temperature, self.top_p, self.max_tokens, self.role)
+        task = self._task(lang, client.config)
         samples = [[_Sample(r, n)] for r in records for n in range(1, self.k + 1)]
         finished = {r.id: 0 for r in records}
 
@@ -111,10 +126,9 @@ class RespondStep:
                 **dict(zip(response_fields(self.k), (result.results[i] for i in ids), strict=True)),
             }
             sampling = {"temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_tokens}
-            model = client.config.role(self.role).model
-            kept.append(
-                replace(record, fields=fields, meta={**record.meta, "responder": model, "sampling": sampling})
-            )
+            models = [task.model_for(n) for n in range(1, self.k + 1)]
+            meta = {**record.meta, "responder": models, "sampling": sampling}
+            kept.append(replace(record, fields=fields, meta=meta))
         return kept, rejects
 
 
@@ -179,7 +193,9 @@ class JudgeStep:
     translate: TranslateSettings = TranslateSettings(max_records_per_request=1)
     name: str = "judge"
 
-    def planned_requests(self, records: list[Example], lang: Language) -> list[tuple[str, ChatRequest]]:
+    def planned_requests(
+        self, records: list[Example], lang: Language, config: RunConfig
+    ) -> list[tuple[str, ChatRequest]]:
         """Back to English, then the judge; responses are assumed ~256 tokens each."""
         fields = ("instruction", "input", *response_fields(self.k))
         stand_in = "x" * 1024
