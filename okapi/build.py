@@ -55,22 +55,29 @@ def records_digest(examples: list[Example]) -> str:
 
 async def _run_language(
     client: LLMClient, builder: Builder, examples: list[Example], lang: Language, item_done
-) -> tuple[list[Example], list[Reject]]:
-    """Translate, then the builder's later steps; a record rejected by a step stops there."""
+) -> tuple[list[Example], list[Reject], dict[str, Any]]:
+    """Translate, then the builder's later steps; a record rejected by a step stops there.
+
+    Also returns what the steps measured: records in and out of each step, and each step's summary.
+    """
     kept, rejects = await translate(
         client, examples, lang, builder.source.fields, builder.translate, item_done
     )
+    measured: dict[str, Any] = {"steps": {"translate": {"in": len(examples), "out": len(kept)}}}
     for step in builder.steps:
+        given = len(kept)
         kept, dropped = await step.run(client, kept, lang, item_done)
         rejects += dropped
+        measured["steps"][step.name] = {"in": given, "out": len(kept)}
+        measured |= step.summary(kept, dropped)
         for _ in range(len(dropped) * (len(builder.steps) - builder.steps.index(step) - 1)):
             item_done()  # the bar counts (record, step) pairs; skipped pairs count as done
-    return kept, rejects
+    return kept, rejects, measured
 
 
 async def _run_all(
     client: LLMClient, builder: Builder, examples: list[Example], langs: list[Language], bar: tqdm
-) -> list[tuple[list[Example], list[Reject]]]:
+) -> list[tuple[list[Example], list[Reject], dict[str, Any]]]:
     def item_done() -> None:
         bar.update()
         bar.set_postfix_str(client.usage.postfix(), refresh=False)
@@ -137,7 +144,7 @@ def build(
         translated = asyncio.run(_run_all(client, builder, examples, langs, bar))
     backtranslations: list[dict[str, Example]] = [{} for _ in langs]
     if backtranslate_role:
-        kept_by_lang = [kept for kept, _ in translated]
+        kept_by_lang = [kept for kept, _, _ in translated]
         with tqdm(
             total=sum(map(len, kept_by_lang)),
             desc=f"{builder.name}: back-translate",
@@ -166,7 +173,7 @@ def build(
         "prompt_hashes": {"translate": PROMPT_HASH}
         | ({"backtranslate": BACKTRANSLATE_PROMPT_HASH} if backtranslate_role else {}),
     }
-    for lang, (kept, rejects), english in zip(langs, translated, backtranslations, strict=True):
+    for lang, (kept, rejects, measured), english in zip(langs, translated, backtranslations, strict=True):
         checks = builder.checks_for(lang)
         checked = apply_checks(kept, sources, lang, checks, english)
         rejects = rejects + [
@@ -199,6 +206,7 @@ def build(
             "reasons_all": dict(sorted(Counter(x for r in rejects for x in _reasons(r)).items())),
             "check_pass_rates": checked.pass_rates(),
             "backtranslated": len(english),
+            **measured,
             "checks": [repr(c) for c in checks],
             "run": run,
         }
@@ -228,5 +236,12 @@ def build(
         }
     )
     assemble.write_stats(out_dir, stats)
-    (out_dir / "README.md").write_text(render_card(out_dir, builder, stats), encoding="utf-8")
+    if any(out_dir.glob("*/*.parquet")):
+        (out_dir / "README.md").write_text(render_card(out_dir, builder, stats), encoding="utf-8")
+    else:  # a card needs at least one config; say plainly where the records went instead
+        (out_dir / "README.md").write_text(
+            f"# {builder.pretty_name}\n\nNo language kept any rows: every record is in `rejects/` with its "
+            "reason, counted in `stats.json`.\n",
+            encoding="utf-8",
+        )
     return stats

@@ -30,6 +30,10 @@ class Step(Protocol):
         self, client: Any, records: list[Example], lang: Language, item_done: Callable[[], None]
     ) -> tuple[list[Example], list[Any]]: ...
 
+    def summary(self, kept: list[Example], rejects: list[Any]) -> dict[str, Any]:
+        """Figures for the language's stats.json entry (e.g. judge agreement); {} when none."""
+        ...
+
 
 @dataclass(frozen=True)
 class Builder:

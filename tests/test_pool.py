@@ -167,6 +167,53 @@ def test_responses_go_to_each_configured_responder_model_in_turn(offline_server,
         assert row["responder"] == "small-a, small-b"
 
 
+def test_judging_in_both_orders_reports_agreement_per_language(offline_server, tmp_path):
+    from okapi.steps.rank import JudgeStep
+
+    server = offline_server(faults={"position_bias": 0.3})
+    rankings = get_builder("rankings")
+    respond, judge = rankings.steps
+    builder = replace(rankings, steps=(respond, replace(judge, both_orders=True)))
+    loaded = load_source(str(SAMPLE), builder.source, limit=12)
+    stats = build(
+        builder,
+        loaded,
+        parse_languages("vi"),
+        tmp_path / "out",
+        make_client(server, tmp_path),
+        progress=False,
+    )
+    vi = stats["languages"]["vi"]
+    assert isinstance(judge, JudgeStep) and vi["steps"]["judge"]["in"] == vi["steps"]["respond"]["out"]
+    disagreed = vi["rejected"].get("inconsistent_ranking", 0)
+    consistent = vi["steps"]["judge"]["out"]
+    assert consistent > 0 and disagreed > 0  # a biased judge disagrees with itself across orders
+    assert vi["judge_agreement"] == round(consistent / (consistent + disagreed), 4)
+    assert (
+        json.loads((tmp_path / "out" / "stats.json").read_text())["languages"]["vi"]["judge_agreement"]
+        == vi["judge_agreement"]
+    )
+
+
+def test_a_build_that_keeps_nothing_still_writes_stats_rejects_and_a_readme(offline_server, tmp_path):
+    server = offline_server(faults={"invalid_ranking": 1.0})
+    builder = get_builder("rankings")
+    loaded = load_source(str(SAMPLE), builder.source, limit=3)
+    stats = build(
+        builder,
+        loaded,
+        parse_languages("vi"),
+        tmp_path / "out",
+        make_client(server, tmp_path),
+        progress=False,
+    )
+    assert stats["languages"]["vi"]["kept"] == 0 and stats["languages"]["vi"]["rejected"] == {
+        "invalid_ranking": 3
+    }
+    assert len((tmp_path / "out" / "rejects" / "vi.jsonl").read_text().splitlines()) == 3
+    assert "No language kept any rows" in (tmp_path / "out" / "README.md").read_text()
+
+
 def test_responder_models_in_the_run_config_are_checked(tmp_path):
     from okapi.llm import ConfigError, load_run_config
 

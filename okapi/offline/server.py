@@ -27,7 +27,17 @@ from aiohttp import web
 from okapi.offline import tasks
 from okapi.offline.corpus import corpus_languages, normalize, sentences, table
 
-FAULTS = ("429", "500", "timeout", "truncate", "malformed", "wrong_language", "refusal", "invalid_ranking")
+FAULTS = (
+    "429",
+    "500",
+    "timeout",
+    "truncate",
+    "malformed",
+    "wrong_language",
+    "refusal",
+    "invalid_ranking",
+    "position_bias",
+)
 REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
 _LANG_CODE = re.compile(r"language code ([a-z]{2,3})\)")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?。])\s+")

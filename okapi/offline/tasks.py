@@ -56,12 +56,15 @@ def response(system: str, user: str, key: str) -> str | None:
 
 
 def judge(system: str, user: str, fault: Callable[[str], bool]) -> str | None:
-    """Rank by content (a hash of each response), so the order shown does not matter."""
+    """Rank by content (a hash of each response), so the order shown does not matter; the
+    `position_bias` fault ranks in the order shown instead, as a biased judge does."""
     if not system.startswith("You are a judge"):
         return None
     shown = re.split(r"\[Response (\d+)\]\n", user)[1:]
     texts = {int(number): text.strip() for number, text in zip(shown[::2], shown[1::2], strict=True)}
     ranking = sorted(texts, key=lambda n: hashlib.sha256(texts[n].encode()).hexdigest())
+    if fault("position_bias"):
+        ranking = sorted(texts)  # the first shown is the best, whatever it says
     if fault("invalid_ranking"):
         ranking = ranking[:-1] + ranking[:1]  # a repeated number: not a permutation
     return json.dumps({"ranking": ranking, "reason": "offline judge: ranked by content hash"})

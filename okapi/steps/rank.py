@@ -11,6 +11,7 @@ import hashlib
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from okapi.languages import Language, get_language
 from okapi.llm import ChatRequest, Completion, LLMClient, RunConfig
@@ -131,6 +132,9 @@ class RespondStep:
             kept.append(replace(record, fields=fields, meta=meta))
         return kept, rejects
 
+    def summary(self, kept: list[Example], rejects: list[Reject]) -> dict[str, Any]:
+        return {}
+
 
 def shown_order(record_id: str, k: int, reverse: bool) -> list[int]:
     """Response numbers (1..K) in the order shown to the judge: shuffled by the id's hash."""
@@ -250,3 +254,11 @@ class JudgeStep:
                     "judge": client.config.role(self.role).model, "english": view.fields}  # fmt: skip
             kept.append(replace(record, meta=meta))
         return kept, rejects
+
+    def summary(self, kept: list[Example], rejects: list[Reject]) -> dict[str, Any]:
+        """With both orders: the share of prompts whose two rankings agreed (position bias shows here)."""
+        if not self.both_orders:
+            return {}
+        disagreed = sum(r.reason == "inconsistent_ranking" for r in rejects)
+        judged = len(kept) + disagreed
+        return {"judge_agreement": round(len(kept) / judged, 4) if judged else None}
