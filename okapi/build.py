@@ -169,7 +169,10 @@ def build(
         "okapi_commit": okapi_commit(),
         "source": loaded.location,
         "source_sha256": records_digest(examples),
-        "models": {r: client.config.role(r).model for r in sorted({role, *client.usage.roles})},
+        "models": {
+            r: ", ".join(client.config.role(r).sampling_models()) for r in sorted({role, *client.usage.roles})
+        },
+        "options": builder.options,
         "prompt_hashes": {"translate": PROMPT_HASH}
         | ({"backtranslate": BACKTRANSLATE_PROMPT_HASH} if backtranslate_role else {}),
     }

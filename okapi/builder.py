@@ -56,6 +56,7 @@ class Builder:
     source_splits: tuple[str, ...] = ()  # when set, records go to the split the source holds
     split_aliases: dict[str, str] = field(default_factory=dict)  # e.g. validation → val
     read_source: Callable[[str, str, int | None], LoadedSource] | None = None  # None: okapi.sources rows
+    options: dict[str, Any] = field(default_factory=dict)  # what `--set` chose; recorded in stats and card
 
     def load(self, source: str, *, split: str | None = None, limit: int | None = None) -> LoadedSource:
         """Read `source`: generic rows (split only picks a Hub split), or one split of a benchmark."""

@@ -55,6 +55,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="target codes (vi,fr), a tier (high|medium|low) or 'okapi' (all 26)",
     )
     p.add_argument("--limit", type=int, help="use only the first N source rows")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a dataset option, repeatable (rankings: responses=4, pairs=all|adjacent, both_orders=false)",
+    )
     p.add_argument("--config", help="run config (TOML): endpoints, models, limits, prices per role")
     p.add_argument("--model", help="model for every role (overrides the run config and $OKAPI_MODEL)")
     p.add_argument(
@@ -183,10 +190,21 @@ def _client(args: argparse.Namespace, cache_dir: Path):
     return LLMClient(config, ResponseCache(cache_dir / "responses.sqlite"))
 
 
+def dataset_options(items: list[str]) -> dict[str, str]:
+    """`--set NAME=VALUE` items as a dict; the builder's factory checks names and types."""
+    options = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--set takes NAME=VALUE, not {item!r}")
+        options[name.strip()] = value.strip()
+    return options
+
+
 def _load(args: argparse.Namespace):
     from okapi.builders import get_builder
 
-    builder = get_builder(args.dataset)
+    builder = get_builder(args.dataset, dataset_options(args.set))
     langs = parse_languages(args.langs)
     loaded = builder.load(args.source, limit=args.limit, split=args.split)
     return builder, langs, loaded

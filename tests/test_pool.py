@@ -214,6 +214,29 @@ def test_a_build_that_keeps_nothing_still_writes_stats_rejects_and_a_readme(offl
     assert "No language kept any rows" in (tmp_path / "out" / "README.md").read_text()
 
 
+def test_rankings_options_set_on_the_command_line_shape_the_pairs(offline_server, tmp_path, capsys):
+    import datasets
+
+    server = offline_server()
+    out = tmp_path / "out"
+    args = ["build", "rankings", "--source", str(SAMPLE), "--langs", "vi", "--limit", "4", "--out", str(out),
+            "--set", "pairs=adjacent", "--set", "responses=3", "--no-progress", "--base-url", server.base_url,
+            "--model", "offline", "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    assert main(args) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["languages"]["vi"]["run"]["options"] == {
+        "responses": 3,
+        "pairs": "adjacent",
+        "both_orders": False,
+    }
+    rows = datasets.load_dataset(str(out), "vi")["train"]
+    assert rows.num_rows == 2 * stats["languages"]["vi"]["kept"] > 0  # ranks 1v2 and 2v3
+    assert all(r["rejected_rank"] == r["chosen_rank"] + 1 and len(r["responses"]) == 3 for r in rows)
+    assert "`pairs=adjacent`" in (out / "README.md").read_text()
+    assert main([arg.replace("pairs=adjacent", "pairs=every") for arg in args]) == 2
+    assert "pairs must be one of all, adjacent" in capsys.readouterr().err
+
+
 def test_responder_models_in_the_run_config_are_checked(tmp_path):
     from okapi.llm import ConfigError, load_run_config
 
