@@ -62,14 +62,20 @@ _WORD_OR_STOP = re.compile(r"[^\W\d_]+|[.!?\n]")
 
 
 def english_names(text: str) -> set[str]:
-    """Capitalised words of the English that do not start a sentence: names, copied as they are."""
-    names, sentence_start = set(), True
+    """Capitalised words of the English that do not start a sentence: names, copied as they are.
+
+    A sentence's first word counts too when the next word is a capitalised one ("Dianne Feinstein").
+    """
+    names, sentence_start, opener = set(), True, None
     for token in _WORD_OR_STOP.findall(text):
         if token in ".!?\n":
-            sentence_start = True
+            sentence_start, opener = True, None
             continue
         if token[0].isupper() and not sentence_start:
             names.add(token)
+            if opener:
+                names.add(opener)
+        opener = token if sentence_start and token[0].isupper() else None
         sentence_start = False
     return names
 
