@@ -238,3 +238,21 @@ def save_run_summary(output_dir: str, summary: dict[str, Any]) -> None:
     path = Path(output_dir) / "run_summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+
+def save_push_and_end(
+    trainer: Any, training_args: Any, what: str, summary: dict[str, Any], dataset_name: str
+) -> None:
+    """The end of a training script: save model, state and `run_summary.json`, push if asked, then
+    close the trackers (`Trainer.end`, transformers ≥ 5.18; after it nothing may talk to other ranks)."""
+    import transformers
+    from packaging.version import Version
+
+    trainer.save_model(training_args.output_dir)
+    trainer.save_state()
+    save_run_summary(training_args.output_dir, summary)
+    trainer.accelerator.print(f"saved the {what} to {training_args.output_dir}")
+    if training_args.push_to_hub:
+        trainer.push_to_hub(dataset_name=dataset_name)
+    if Version(transformers.__version__) >= Version("5.18.0"):
+        trainer.end()

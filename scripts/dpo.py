@@ -24,7 +24,7 @@ from common import (
     ensure_pad_token,
     load_languages,
     pick_precision,
-    save_run_summary,
+    save_push_and_end,
     train_only_top_layers,
 )
 from trl import DPOConfig, ModelConfig, TrlParser
@@ -62,8 +62,6 @@ class OkapiDPOConfig(DPOConfig):
 
 
 def main(script_args: DPOScriptArguments, training_args: OkapiDPOConfig, model_args: ModelConfig) -> None:
-    import transformers
-    from packaging.version import Version
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOTrainer, get_peft_config
 
@@ -117,10 +115,10 @@ def main(script_args: DPOScriptArguments, training_args: OkapiDPOConfig, model_a
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     held_out = trainer.evaluate() if evaluation is not None else {}
 
-    trainer.save_model(training_args.output_dir)
-    trainer.save_state()
-    save_run_summary(
-        training_args.output_dir,
+    save_push_and_end(
+        trainer,
+        training_args,
+        "DPO model",
         {
             "step": "dpo",
             "dataset": script_args.dataset_name,
@@ -130,12 +128,8 @@ def main(script_args: DPOScriptArguments, training_args: OkapiDPOConfig, model_a
             "eval_pairs": len(evaluation) if evaluation is not None else 0,
             "eval_metrics": held_out,
         },
+        script_args.dataset_name,
     )
-    trainer.accelerator.print(f"saved the DPO model to {training_args.output_dir}")
-    if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
-    if Version(transformers.__version__) >= Version("5.18.0"):
-        trainer.end()
 
 
 def make_parser() -> TrlParser:

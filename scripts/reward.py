@@ -27,7 +27,7 @@ from common import (
     ensure_pad_token,
     load_languages,
     pick_precision,
-    save_run_summary,
+    save_push_and_end,
     train_only_top_layers,
 )
 from trl import ModelConfig, RewardConfig, TrlParser
@@ -103,8 +103,6 @@ def add_length_column(dataset):
 def main(
     script_args: RewardScriptArguments, training_args: FastRewardConfig, model_args: ModelConfig
 ) -> None:
-    import transformers
-    from packaging.version import Version
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from trl import RewardTrainer, get_peft_config
 
@@ -148,10 +146,14 @@ def main(
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
 
     held_out = trainer.evaluate() if evaluation is not None else {}
-    trainer.save_model(training_args.output_dir)
-    trainer.save_state()
-    save_run_summary(
-        training_args.output_dir,
+    if evaluation is not None:
+        trainer.accelerator.print(
+            f"held-out pairwise accuracy: {held_out['eval_accuracy']:.3f} on {len(evaluation)} pairs"
+        )
+    save_push_and_end(
+        trainer,
+        training_args,
+        "reward model",
         {
             "step": "reward",
             "dataset": script_args.dataset_name,
@@ -163,16 +165,8 @@ def main(
             "eval_accuracy": held_out.get("eval_accuracy"),
             "eval_metrics": held_out,
         },
+        script_args.dataset_name,
     )
-    if evaluation is not None:
-        trainer.accelerator.print(
-            f"held-out pairwise accuracy: {held_out['eval_accuracy']:.3f} on {len(evaluation)} pairs"
-        )
-    trainer.accelerator.print(f"saved the reward model to {training_args.output_dir}")
-    if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
-    if Version(transformers.__version__) >= Version("5.18.0"):
-        trainer.end()
 
 
 def make_parser() -> TrlParser:

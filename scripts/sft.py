@@ -26,7 +26,7 @@ from common import (
     ensure_pad_token,
     load_languages,
     pick_precision,
-    save_run_summary,
+    save_push_and_end,
 )
 from trl import ModelConfig, SFTConfig, TrlParser
 
@@ -77,8 +77,6 @@ def to_sft_rows(dataset, prompt_format: str):
 
 
 def main(data_args: DataArguments, training_args: FastSFTConfig, model_args: ModelConfig) -> None:
-    import transformers
-    from packaging.version import Version
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTTrainer, get_peft_config
 
@@ -119,10 +117,10 @@ def main(data_args: DataArguments, training_args: FastSFTConfig, model_args: Mod
     if evaluation is not None:
         metrics.update(trainer.evaluate())
 
-    trainer.save_model(training_args.output_dir)
-    trainer.save_state()
-    save_run_summary(
-        training_args.output_dir,
+    save_push_and_end(
+        trainer,
+        training_args,
+        "SFT model",
         {
             "step": "sft",
             "dataset": data_args.dataset_name,
@@ -131,12 +129,8 @@ def main(data_args: DataArguments, training_args: FastSFTConfig, model_args: Mod
             "train_rows": len(train),
             "metrics": metrics,
         },
+        data_args.dataset_name,
     )
-    trainer.accelerator.print(f"saved the SFT model to {training_args.output_dir}")
-    if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=data_args.dataset_name)
-    if Version(transformers.__version__) >= Version("5.18.0"):
-        trainer.end()
 
 
 def make_parser() -> TrlParser:
