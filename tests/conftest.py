@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from loopback import allow_loopback_only
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
@@ -16,17 +16,7 @@ os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="okapi-test-hf-")
 os.environ.pop("OPENAI_BASE_URL", None)
 os.environ.pop("OPENAI_API_KEY", None)
 
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-_real_connect = socket.socket.connect
-
-
-def _loopback_only(self: socket.socket, address) -> None:
-    if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in _LOOPBACK:
-        raise ConnectionRefusedError(f"tests may only connect to loopback, not {address[0]}")
-    return _real_connect(self, address)
-
-
-socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+allow_loopback_only()
 
 from okapi.llm import LLMClient, ResponseCache, load_run_config  # noqa: E402
 from okapi.offline.server import OfflineServer, ServerConfig  # noqa: E402

@@ -11,20 +11,11 @@ fresh interpreter started with the right environment:
 from __future__ import annotations
 
 import json
-import socket
 import sys
 
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-_real_connect = socket.socket.connect
+from loopback import allow_loopback_only
 
-
-def _loopback_only(self: socket.socket, address) -> None:
-    if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in _LOOPBACK:
-        raise ConnectionRefusedError(f"tests may only connect to loopback, not {address[0]}")
-    return _real_connect(self, address)
-
-
-socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+allow_loopback_only()
 
 
 def load(repo_id: str, config: str) -> None:
