@@ -228,27 +228,27 @@ class NumbersV3:
     may_spell_out: int = 0  # numbers up to this may be missing when no other number took their place
 
     def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
-        wanted = [m.group(0) for m in _NUMBER.finditer(prose(source))]
-        wanted = [n for n in wanted if len(_significant(_digits(n))) >= self.min_digits]
+        numbers = [m.group(0) for m in _NUMBER.finditer(prose(source))]
+        wanted = [(key, n) for n in numbers if len(key := _significant(_digits(n))) >= self.min_digits]
         if not wanted:
             return CheckResult({"numbers_kept": 1.0})
         text = prose(translated)
         whole, groups = significant_numbers(text), digit_groups(text)
-        found = 0
-        for number in wanted:
-            key, parts = _significant(_digits(number)), digit_groups(number)
+        missing = []
+        for key, number in wanted:
+            parts = digit_groups(number)
             if whole[key] > 0:
                 whole[key] -= 1
-                found += 1
-            elif parts and not parts - groups:
+            elif not parts - groups:
                 groups -= parts
-                found += 1
-        kept = found / len(wanted)
+            else:
+                missing.append(number)
+        kept = 1 - len(missing) / len(wanted)
         keep = kept >= self.min_fraction
         if not keep and self.may_spell_out and not +whole:
             # nothing else stands in their place: small numbers were written as words ("13-year-old")
-            missing = [n for n in wanted if n.isdigit() and int(n) <= self.may_spell_out]
-            keep = (found + len(missing)) / len(wanted) >= self.min_fraction
+            spelled = sum(n.isdigit() and int(n) <= self.may_spell_out for n in missing)
+            keep = 1 - (len(missing) - spelled) / len(wanted) >= self.min_fraction
         return CheckResult({"numbers_kept": round(kept, 4)}, keep, None if keep else "numbers_changed")
 
 
@@ -273,11 +273,12 @@ class UntranslatedV2:
     def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
         copied, highest = 0, 0.0
         for _, english, translation in _fields(translated, source):
-            english_words = {w.lower() for w in _WORD.findall(bare(english))}
+            english_tokens = _WORD.findall(bare(english))
             words = [w.lower() for w in _WORD.findall(bare(translation))]
             names = english_names(bare(english))  # kept as they are in every language
-            if sum(w not in names for w in _WORD.findall(bare(english))) < self.min_words or not words:
+            if sum(w not in names for w in english_tokens) < self.min_words or not words:
                 continue
+            english_words = {w.lower() for w in english_tokens}
             share = sum(w in english_words for w in words) / len(words)
             highest = max(highest, share)
             if share >= self.max_copied_share or bare(english) == bare(translation):

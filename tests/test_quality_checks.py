@@ -188,3 +188,8 @@ def test_unclosed_bracket_is_a_cut_and_small_numbers_may_be_words():
     assert NumbersV3(may_spell_out=99)(words, boy, FRENCH).keep
     assert not NumbersV3()(words, boy, FRENCH).keep
     assert NumbersV3(may_spell_out=99)(other, boy, FRENCH).reason == "numbers_changed"
+    both = Example("n", {"text": "A shark injured a 13-year-old boy and 250 fish on Saturday."})
+    kept_small = Example(
+        "n", {"text": "Un requin a blessé un garçon de 13 ans et des poissons samedi."}, "fr"
+    )
+    assert NumbersV3(may_spell_out=99)(kept_small, both, FRENCH).reason == "numbers_changed"  # 250 is gone
