@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 from okapi.languages import OKAPI_LANGUAGES, Language
 from okapi.prompts.refusal import REFUSAL
-from okapi.quality.text import prose, script_fraction
+from okapi.quality.text import WORDS, prose, script_fraction
 from okapi.records import Example
 
 # Labels a language identifier gives to correct text in a close relative; accepted as correct.
@@ -105,15 +105,12 @@ class ScriptV2:
     min_fraction: float = 0.5
 
     def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
-        copied = set(_WORDS.findall(prose(source)))
-        text = " ".join(w for w in _WORDS.findall(prose(translated)) if w not in copied)
+        copied = set(WORDS.findall(prose(source)))
+        text = " ".join(w for w in WORDS.findall(prose(translated)) if w not in copied)
         fraction, letters = script_fraction(text, lang.script)
         scores = {"script_fraction": round(fraction, 4)}
         keep = letters == 0 or fraction >= self.min_fraction
         return CheckResult(scores, keep, None if keep else "wrong_script")
-
-
-_WORDS = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True)

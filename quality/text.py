@@ -58,6 +58,7 @@ def script_fraction(text: str, script: str) -> tuple[float, int]:
     return inside / len(letters), len(letters)
 
 
+WORDS = re.compile(r"[^\W\d_]+")  # runs of letters
 _WORD_OR_STOP = re.compile(r"[^\W\d_]+|[.!?\n]")
 
 
@@ -82,4 +83,4 @@ def english_names(text: str) -> set[str]:
 
 def letters_besides(text: str, names: set[str]) -> int:
     """Letters of `text` outside the given names: the evidence a language identifier has."""
-    return sum(len(word) for word in re.findall(r"[^\W\d_]+", text) if word not in names)
+    return sum(len(word) for word in WORDS.findall(text) if word not in names)
