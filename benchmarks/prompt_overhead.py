@@ -1,118 +1,134 @@
-"""Benchmark: prompt tokens okapi spends per translated record beyond the text itself.
+"""Benchmark: okapi's translation prompts vs a short per-record prompt, in tokens per record.
 
-For every source record, the text to translate costs what it costs; everything else in the
-prompt (system prompt with the rules, JSON keys and punctuation) is overhead. This script counts,
-without sending anything, the prompt tokens of the first-attempt requests for:
+Nothing is sent. For the same records and target languages this builds the first-attempt requests of
 
-  (a) okapi's batched requests: the `instructions` builder's TranslateSettings (several records'
-      fields in one JSON object, one system prompt per request);
-  (b) a naive baseline: one request per non-empty field (TranslateSettings(max_records_per_request=1)
-      with fields=(field,) for each field separately).
+  okapi     what okapi sends (the `instructions` builder's settings: up to 8 records' fields in one
+            JSON object, its full system prompt with the rules, protected spans masked as ⟦i⟧,
+            fields with nothing to translate left out);
+  baseline  what a competent user would write instead: one request per record, its non-empty fields
+            as one compact JSON object, under the short system prompt BASELINE_SYSTEM.
 
-Tokens are `okapi.llm.estimate_tokens` (about UTF-8 bytes / 4) summed over every message of every
-request; text tokens are the same estimate over the source field texts. Printed: requests,
-prompt tokens, overhead tokens per record for (a) and (b), and the ratio (a)/(b).
-Goal: (a)'s overhead per record is a small fraction of (b)'s (ratio well below 1).
+Printed per language and overall, per record: requests, prompt tokens (all messages), overhead
+(prompt tokens minus the tokens of the source texts themselves) and the completion budget
+(max_tokens: a cap, not what is billed; the baseline gets okapi's own rule, user-message tokens x
+script expansion + 64 per request). Retries are not counted. Tokens are `okapi.llm.estimate_tokens`
+(UTF-8 bytes / 4) on both sides, since no real tokenizer is available offline: read the ratios
+rather than the absolute counts.
 
-Source: /work/shared/data/alpaca/alpaca_5000.json (../shared/data/alpaca/alpaca_5000.json from
-the repo root) when present, else the packaged okapi/offline/sample_en.jsonl (a note is printed).
-
-    python benchmarks/prompt_overhead.py                    # all 5000 records, vi
-    python benchmarks/prompt_overhead.py --langs vi,hi,zh --limit 1000
+    python benchmarks/prompt_overhead.py                  # packaged sample, vi,hi,zh
+    python benchmarks/prompt_overhead.py --source ../shared/data/alpaca/alpaca_5000.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 
 from okapi.builders.instructions import BUILDER
-from okapi.languages import parse_languages
-from okapi.llm import estimate_tokens
+from okapi.languages import Language, parse_languages
+from okapi.llm import ChatRequest, estimate_tokens
+from okapi.records import Example
 from okapi.sources import load_source
-from okapi.steps.translate import TranslateSettings, translate_requests
+from okapi.steps.translate import _DEFAULT_EXPANSION, _EXPANSION, translate_requests
 
-REPO = Path(__file__).resolve().parent.parent
-ALPACA = REPO.parent / "shared" / "data" / "alpaca" / "alpaca_5000.json"
+SAMPLE = str(resources.files("okapi.offline") / "sample_en.jsonl")
+BASELINE_SYSTEM = "Translate the user's JSON values into {name}. Reply with JSON with the same keys."
 
 
-def prompt_tokens(requests) -> int:
-    return sum(estimate_tokens(content) for r in requests for _, content in r.messages)
+@dataclass
+class Cost:
+    requests: int = 0
+    prompt: int = 0  # prompt tokens, every message
+    budget: int = 0  # max_tokens
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(self.requests + other.requests, self.prompt + other.prompt, self.budget + other.budget)
+
+
+def cost(requests: Sequence[ChatRequest]) -> Cost:
+    prompt = sum(estimate_tokens(content) for r in requests for _, content in r.messages)
+    return Cost(len(requests), prompt, sum(r.max_tokens or 0 for r in requests))
+
+
+def baseline_requests(
+    examples: Sequence[Example], lang: Language, fields: Sequence[str]
+) -> list[ChatRequest]:
+    """One request per record: its non-empty fields as compact JSON under a one-line system prompt."""
+    system = BASELINE_SYSTEM.format(name=lang.name)
+    expansion = _EXPANSION.get(lang.script, _DEFAULT_EXPANSION)
+    requests = []
+    for example in examples:
+        user = json.dumps(
+            {f: example.fields[f] for f in fields if example.fields[f].strip()}, ensure_ascii=False
+        )
+        max_tokens = int(estimate_tokens(user) * expansion) + 64
+        requests.append(
+            ChatRequest((("system", system), ("user", user)), max_tokens=max_tokens, json_output=True)
+        )
+    return requests
+
+
+def row(label: str, okapi: Cost, base: Cost, records: int, text: int) -> str:
+    def pair(a: float, b: float, ratio: bool = True) -> str:
+        digits = 1 if ratio else 3
+        return f"{a / records:>8.{digits}f}{b / records:>8.{digits}f}" + (f"{a / b:>7.2f}" if ratio else "")
+
+    return (
+        f"{label:<5}{pair(okapi.requests, base.requests, False)} |{pair(okapi.prompt, base.prompt)} |"
+        f"{pair(okapi.prompt - text, base.prompt - text)} |{pair(okapi.budget, base.budget)}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", help=f"source file (default {ALPACA} if present, else the sample)")
+    parser.add_argument("--source", default=SAMPLE, help="source file (default: the packaged sample)")
     parser.add_argument("--limit", type=int, help="use only the first N records (default: all)")
-    parser.add_argument("--langs", default="vi", help="target languages, e.g. vi,fr,hi (default vi)")
+    parser.add_argument("--langs", default="vi,hi,zh", help="target languages (default vi,hi,zh)")
     args = parser.parse_args(argv)
 
-    if args.source:
-        source = args.source
-    elif ALPACA.exists():
-        source = str(ALPACA)
-    else:
-        source = str(resources.files("okapi.offline") / "sample_en.jsonl")
-        print(f"NOTE: {ALPACA} not found; using the packaged sample {source}")
-    loaded = load_source(source, BUILDER.source, limit=args.limit)
-    examples = loaded.examples
+    examples = load_source(args.source, BUILDER.source, limit=args.limit).examples
     fields = BUILDER.source.fields
     langs = parse_languages(args.langs)
-    batched = BUILDER.translate
-    single = TranslateSettings(
-        max_records_per_request=1,
-        max_chars_per_request=batched.max_chars_per_request,
-        max_attempts=batched.max_attempts,
-        role=batched.role,
-    )
-
     n = len(examples)
-    text_tokens = sum(estimate_tokens(e.fields[f]) for e in examples for f in fields if e.fields[f].strip())
-    non_empty = {f: [e for e in examples if e.fields[f].strip()] for f in fields}
+    text = sum(estimate_tokens(e.fields[f]) for e in examples for f in fields if e.fields[f].strip())
+    settings = BUILDER.translate
+    print(f"prompt_overhead: {n} records from {args.source}; fields {', '.join(fields)}")
+    print(f"source text: {text / n:.1f} tokens/record; tokens = okapi.llm.estimate_tokens (UTF-8 bytes/4)")
     print(
-        f"prompt_overhead: {n} records from {source}; fields {', '.join(fields)} "
-        f"(non-empty: {', '.join(f'{f}={len(v)}' for f, v in non_empty.items())}); "
-        f"text tokens {text_tokens} ({text_tokens / n:.1f}/record)"
+        f"okapi: max {settings.max_records_per_request} records / {settings.max_chars_per_request} chars "
+        "per request, its system prompt, masking"
     )
-    print(
-        f"(a) batched: max_records_per_request={batched.max_records_per_request}, "
-        f"max_chars_per_request={batched.max_chars_per_request}; (b) one request per non-empty field"
-    )
+    print(f'baseline: one request per record, system "{BASELINE_SYSTEM}"')
     print()
-    header = f"{'lang':<5}{'req (a)':>9}{'req (b)':>9}{'prompt (a)':>12}{'prompt (b)':>12}"
-    header += f"{'ovh/rec (a)':>13}{'ovh/rec (b)':>13}{'(a)/(b)':>9}"
-    print(header)
-    totals = {"ra": 0, "rb": 0, "pa": 0, "pb": 0}
+    print(
+        f"{'':<5}{'requests/rec':>16} |{'prompt tokens/rec':>23} |{'overhead/rec':>23} |{'max_tokens/rec':>23}"
+    )
+    columns = f"{'okapi':>8}{'base':>8}{'ratio':>7}"
+    print(f"{'lang':<5}{'okapi':>8}{'base':>8} |{columns} |{columns} |{columns}")
+    total_okapi, total_base = Cost(), Cost()
     for lang in langs:
-        req_a = translate_requests(examples, lang, fields, batched)
-        req_b = [
-            request
-            for field in fields
-            for request in translate_requests(non_empty[field], lang, (field,), single)
-        ]
-        pa, pb = prompt_tokens(req_a), prompt_tokens(req_b)
-        over_a, over_b = (pa - text_tokens) / n, (pb - text_tokens) / n
-        print(
-            f"{lang.code:<5}{len(req_a):>9}{len(req_b):>9}{pa:>12}{pb:>12}"
-            f"{over_a:>13.1f}{over_b:>13.1f}{over_a / over_b:>9.3f}"
-        )
-        totals["ra"] += len(req_a)
-        totals["rb"] += len(req_b)
-        totals["pa"] += pa
-        totals["pb"] += pb
-
+        okapi = cost(translate_requests(examples, lang, fields, settings))
+        base = cost(baseline_requests(examples, lang, fields))
+        print(row(lang.code, okapi, base, n, text))
+        total_okapi, total_base = total_okapi + okapi, total_base + base
     k = len(langs)
-    over_a = (totals["pa"] - k * text_tokens) / (n * k)
-    over_b = (totals["pb"] - k * text_tokens) / (n * k)
+    print(row("all", total_okapi, total_base, n * k, text * k))
+
+    prompt_ratio = total_okapi.prompt / total_base.prompt
+    overhead_ratio = (total_okapi.prompt - text * k) / (total_base.prompt - text * k)
+    budget_ratio = total_okapi.budget / total_base.budget
+    more_or_less = "MORE" if prompt_ratio > 1 else "LESS"
     print()
-    print(f"requests:                       (a) {totals['ra']}   (b) {totals['rb']}")
-    print(f"prompt tokens:                  (a) {totals['pa']}   (b) {totals['pb']}")
-    print(f"text tokens per record:         {text_tokens / n:.1f}")
-    print(f"overhead tokens per record:     (a) {over_a:.1f}   (b) {over_b:.1f}   (per record per language)")
-    print(f"overhead ratio (a)/(b):         {over_a / over_b:.3f}")
-    print(f"prompt tokens ratio (a)/(b):    {totals['pa'] / totals['pb']:.3f}")
+    print(
+        f"verdict: okapi's prompts cost {more_or_less} than the baseline: {prompt_ratio:.2f}x its prompt "
+        f"tokens per record ({abs(prompt_ratio - 1):.0%} {more_or_less.lower()}), {overhead_ratio:.2f}x its "
+        f"overhead beyond the text, {budget_ratio:.2f}x its completion budget, "
+        f"{total_okapi.requests / total_base.requests:.2f}x its requests."
+    )
     return 0
 
 

@@ -1,7 +1,14 @@
-"""The build driver: source → translate per language → checks → Hub-layout folder.
+"""The build driver: source → (language, shard) units → Hub-layout folder.
 
-Every answered request is in the persistent cache, so a build that crashed or was killed
-resumes by running again: answered requests are read back, only the rest are sent.
+The source is cut into shards of `shard_size` records (`okapi.workdir`). Each unit — one shard in
+one language — runs the whole chain (requests, later steps, back-translation, per-record checks)
+and ends in shard files with a completion record (`okapi.units`); units of every language run
+concurrently, their checks in worker processes. Once every unit of a language is finished, its
+config is assembled from the shard files (`okapi.assemble`), then `stats.json` and the card.
+
+A rerun skips finished units; inside an unfinished one, answered requests come from the response
+cache. `part=(i, n)` builds only every n-th shard from the i-th, so n machines can share a build;
+`assemble_only` then writes the folder once every part is done.
 """
 
 from __future__ import annotations
@@ -9,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import subprocess
-from collections import Counter
-from dataclasses import asdict, replace
+from contextlib import ExitStack
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +32,16 @@ from okapi.card import render_card
 from okapi.languages import Language
 from okapi.llm import LLMClient
 from okapi.prompts.translate import BACKTRANSLATE_PROMPT_HASH, PROMPT_HASH
-from okapi.quality import apply_checks
-from okapi.records import Example, Reject
-from okapi.sources import LoadedSource
-from okapi.steps.backtranslate import backtranslate
-from okapi.steps.translate import translate
+from okapi.units import check_pool, default_workers, run_unit, unit_items
+from okapi.workdir import (
+    DEFAULT_SHARD_SIZE,
+    IncompleteBuild,
+    Source,
+    SourcePlan,
+    WorkDir,
+    read_json,
+    write_json,
+)
 
 
 def okapi_commit() -> str | None:
@@ -45,200 +58,251 @@ def okapi_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def records_digest(examples: list[Example]) -> str:
-    """A revision of the source as read: sha256 over every record's id and fields (16 hex)."""
-    digest = hashlib.sha256()
-    for example in examples:
-        digest.update(json.dumps([example.id, example.fields], sort_keys=True, ensure_ascii=False).encode())
-    return digest.hexdigest()[:16]
+def _stable_repr(value: Any) -> str:
+    return re.sub(r" at 0x[0-9a-f]+", "", repr(value))  # functions' addresses change per process
 
 
-async def _run_language(
-    client: LLMClient, builder: Builder, examples: list[Example], lang: Language, item_done
-) -> tuple[list[Example], list[Reject], dict[str, Any]]:
-    """Translate, then the builder's later steps; a record rejected by a step stops there.
-
-    Also returns what the steps measured: records in and out of each step, and each step's summary.
-    """
-    kept, rejects = await translate(
-        client, examples, lang, builder.source.fields, builder.translate, item_done
-    )
-    measured: dict[str, Any] = {"steps": {"translate": {"in": len(examples), "out": len(kept)}}}
-    for step in builder.steps:
-        given = len(kept)
-        kept, dropped = await step.run(client, kept, lang, item_done)
-        rejects += dropped
-        measured["steps"][step.name] = {"in": given, "out": len(kept)}
-        measured |= step.summary(kept, dropped)
-        for _ in range(len(dropped) * (len(builder.steps) - builder.steps.index(step) - 1)):
-            item_done()  # the bar counts (record, step) pairs; skipped pairs count as done
-    return kept, rejects, measured
+def _roles(builder: Builder, backtranslate_role: str | None) -> list[str]:
+    roles = [
+        builder.translate.role,
+        *(getattr(step, "role", None) for step in builder.steps),
+        backtranslate_role,
+    ]
+    return sorted({r for r in roles if r})
 
 
-async def _run_all(
-    client: LLMClient, builder: Builder, examples: list[Example], langs: list[Language], bar: tqdm
-) -> list[tuple[list[Example], list[Reject], dict[str, Any]]]:
-    def item_done() -> None:
-        bar.update()
-        bar.set_postfix_str(client.usage.postfix(), refresh=False)
+def fingerprint(
+    builder: Builder, lang: Language, split: str | None, input_digest: str, models: dict, bt_role: str | None
+) -> str:
+    """What a unit's result depends on: when any of it changes, a finished unit is built again."""
+    settings = {
+        "builder": builder.name,
+        "options": builder.options,
+        "lang": lang.code,
+        "split": split,
+        "input": input_digest,
+        "translate": _stable_repr(builder.translate),
+        "steps": [_stable_repr(step) for step in builder.steps],
+        "checks": [_stable_repr(check) for check in builder.checks_for(lang)],
+        "models": models,
+        "prompts": [PROMPT_HASH, BACKTRANSLATE_PROMPT_HASH],
+        "backtranslate": bt_role,
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-    try:
-        return await asyncio.gather(
-            *(_run_language(client, builder, examples, lang, item_done) for lang in langs)
+
+def _missing_message(missing: list[tuple[str, int]], parts: dict | None) -> str:
+    shown = ", ".join(f"{lang}:{shard}" for lang, shard in missing[:8])
+    shown += f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+    if parts:
+        count = parts["count"]
+        names = ", ".join(str(i) for i in sorted({shard % count for _, shard in missing}))
+        return (
+            f"part(s) {names} of {count} not finished ({len(missing)} units: {shown}); "
+            f"run them with --shard I/{count}, then --assemble again"
         )
-    finally:
-        await client.aclose()
-
-
-async def _backtranslate_all(
-    client: LLMClient,
-    builder: Builder,
-    translated: list[list[Example]],
-    langs: list[Language],
-    role: str,
-    bar: tqdm,
-) -> list[dict[str, Example]]:
-    settings = replace(builder.translate, role=role, validate_item=None)  # validators judge X, not English
-    try:
-        results = await asyncio.gather(
-            *(
-                backtranslate(client, kept, lang, builder.source.fields, settings, lambda: bar.update())
-                for kept, lang in zip(translated, langs, strict=True)
-            )
-        )
-    finally:
-        await client.aclose()
-    return [english for english, _failures in results]
-
-
-def _reasons(reject: Reject) -> list[str]:
-    return reject.scores.get("reject_reasons") or [reject.reason]
+    return f"{len(missing)} unit(s) not finished ({shown}): run the build again (it resumes), then assemble"
 
 
 def build(
     builder: Builder,
-    loaded: LoadedSource,
+    loaded: Source,
     langs: list[Language],
     out_dir: str | Path,
     client: LLMClient,
     *,
     progress: bool = True,
     backtranslate_role: str | None = None,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    workers: int | None = None,
+    part: tuple[int, int] | None = None,
+    assemble_only: bool = False,
 ) -> dict[str, Any]:
     """Build `langs` into `out_dir` (other languages already there are kept). Returns stats.
 
     With `backtranslate_role` (e.g. "translator"), every translated record is also translated
     back into English through that role, and the builder's back-translation check scores it.
     """
+    if shard_size < 1:
+        raise ValueError(f"shard size must be at least 1, not {shard_size}")
+    if part is not None and not 0 <= part[0] < part[1]:
+        raise ValueError(f"--shard I/N needs 0 <= I < N, not {part[0]}/{part[1]}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    examples = loaded.examples
-    sources = {e.id: e for e in examples}
-    with tqdm(
-        total=len(examples) * len(langs) * (1 + len(builder.steps)),
-        desc=f"{builder.name}: {' → '.join(['translate', *(step.name for step in builder.steps)])}",
-        unit="rec",
-        disable=not progress,
-        dynamic_ncols=True,
-    ) as bar:
-        translated = asyncio.run(_run_all(client, builder, examples, langs, bar))
-    backtranslations: list[dict[str, Example]] = [{} for _ in langs]
-    if backtranslate_role:
-        kept_by_lang = [kept for kept, _, _ in translated]
-        with tqdm(
-            total=sum(map(len, kept_by_lang)),
-            desc=f"{builder.name}: back-translate",
-            unit="rec",
-            disable=not progress,
-            dynamic_ncols=True,
-        ) as bar:
-            backtranslations = asyncio.run(
-                _backtranslate_all(client, builder, kept_by_lang, langs, backtranslate_role, bar)
-            )
-
-    stats = assemble.read_stats(out_dir)
-    if stats.get("builder") not in (None, builder.name):
-        raise ValueError(f"{out_dir} holds a {stats['builder']!r} build; use another --out")
-    languages = stats.get("languages", {})
+    previous = assemble.read_stats(out_dir).get("builder")
+    if previous not in (None, builder.name):
+        raise ValueError(f"{out_dir} holds a {previous!r} build; use another --out")
     # A benchmark build writes the one split its source holds and keeps the config's other splits.
-    split = builder.source_split(loaded.split) if builder.source_splits else None
-    role = builder.translate.role
-    # What built these languages, kept per language: after one is rebuilt, the card stays true.
+    split = builder.source_split(getattr(loaded, "split", None)) if builder.source_splits else None
+    work = WorkDir(out_dir, split or "all")
+    part_name = f"-part{part[0]}of{part[1]}" if part else ""
+    with ExitStack() as held:
+        for lang in langs:
+            held.enter_context(
+                work.lock(
+                    f"build-{work.part}-{lang.code}{part_name}",
+                    wait=False,
+                    busy=f"another okapi process is building {lang.code}"
+                    + (f" (split {split})" if split else "")
+                    + f" into {out_dir}; wait for it to finish, or build other languages",
+                )
+            )
+        plan = work.read_plan() if assemble_only else work.split_source(loaded, shard_size)
+        if plan is None:
+            raise IncompleteBuild(f"{out_dir} has no shards of this source yet: build before --assemble")
+        models = {r: client.config.role(r).sampling_models() for r in _roles(builder, backtranslate_role)}
+        prints = {
+            (lang.code, shard): fingerprint(builder, lang, split, s["digest"], models, backtranslate_role)
+            for lang in langs
+            for shard, s in enumerate(plan.shards)
+        }
+        mine = [s for s in range(len(plan.shards)) if part is None or s % part[1] == part[0]]
+        pending = [
+            (lang, shard)
+            for lang in langs
+            for shard in mine
+            if not work.unit(lang.code, shard).done(prints[lang.code, shard])
+        ]
+        if pending and not assemble_only:
+            items = unit_items(builder, backtranslate_role)
+            total = sum(plan.shards[shard]["records"] for _, shard in pending) * items
+            asyncio.run(
+                _run_units(
+                    client, builder, work, pending, prints, backtranslate_role, workers, total, progress
+                )
+            )
+        missing = [
+            (lang.code, shard)
+            for lang in langs
+            for shard in range(len(plan.shards))
+            if not work.unit(lang.code, shard).done(prints[lang.code, shard])
+        ]
+        if part is not None and not assemble_only:
+            write_json(work.source / "parts.json", {"count": part[1]})
+            return {
+                "part": list(part),
+                "units": len(mine) * len(langs),
+                "built": len(pending),
+                "missing": missing,
+            }
+        if missing:
+            raise IncompleteBuild(_missing_message(missing, read_json(work.source / "parts.json")))
+        return _assemble(out_dir, builder, langs, work, plan, split, client, models, backtranslate_role)
+
+
+async def _run_units(
+    client: LLMClient,
+    builder: Builder,
+    work: WorkDir,
+    pending: list[tuple[Language, int]],
+    prints: dict[tuple[str, int], str],
+    backtranslate_role: str | None,
+    workers: int | None,
+    total: int,
+    progress: bool,
+) -> None:
+    workers = default_workers() if workers is None else workers
+    pool = check_pool(workers)
+    # Units in flight: enough to keep the endpoints busy while finished ones are being checked;
+    # memory follows this times the shard size, not the source.
+    slots = asyncio.Semaphore(max(2, workers + 2))
+    steps = " → ".join(["translate", *(step.name for step in builder.steps)])
+    finished = 0
+    with tqdm(
+        total=total, desc=f"{builder.name}: {steps}", unit="rec", disable=not progress, dynamic_ncols=True
+    ) as bar:
+
+        def item_done() -> None:
+            bar.update()
+            bar.set_postfix_str(f"units {finished}/{len(pending)} {client.usage.postfix()}", refresh=False)
+
+        async def unit(lang: Language, shard: int) -> None:
+            nonlocal finished
+            async with slots:
+                examples = work.read_inputs(shard)
+                files = work.unit(lang.code, shard)
+                await run_unit(
+                    client, builder, lang, examples, files, prints[lang.code, shard],
+                    backtranslate_role, pool, item_done,
+                )  # fmt: skip
+                finished += 1
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for lang, shard in pending:
+                    group.create_task(unit(lang, shard))
+        finally:
+            await client.aclose()
+
+
+def _assemble(
+    out_dir: Path,
+    builder: Builder,
+    langs: list[Language],
+    work: WorkDir,
+    plan: SourcePlan,
+    split: str | None,
+    client: LLMClient,
+    models: dict[str, tuple[str, ...]],
+    backtranslate_role: str | None,
+) -> dict[str, Any]:
+    usage = client.usage.roles
     run = {
         "okapi_version": okapi.__version__,
         "okapi_commit": okapi_commit(),
-        "source": loaded.location,
-        "source_sha256": records_digest(examples),
-        "models": {
-            r: ", ".join(client.config.role(r).sampling_models()) for r in sorted({role, *client.usage.roles})
-        },
+        "source": plan.location,
+        "source_sha256": plan.sha256,
+        "models": {r: ", ".join(names) for r, names in models.items()},
         "options": builder.options,
         "prompt_hashes": {"translate": PROMPT_HASH}
         | ({"backtranslate": BACKTRANSLATE_PROMPT_HASH} if backtranslate_role else {}),
     }
-    for lang, (kept, rejects, measured), english in zip(langs, translated, backtranslations, strict=True):
-        checks = builder.checks_for(lang)
-        checked = apply_checks(kept, sources, lang, checks, english)
-        rejects = rejects + [
-            Reject(rec.id, lang.code, reason, detail, rec.fields, rec.scores)
-            for rec, reason, detail in checked.rejected
-        ]
-        rows_by_split: dict[str, list[dict[str, Any]]] = {
-            s: [] for s in ([split] if split else builder.splits)
-        }
-        for record in checked.kept:
-            rows = builder.to_row(record)  # one row, or several (e.g. preference pairs)
-            for row in rows if isinstance(rows, list) else [rows]:
-                rows_by_split[split or builder.split_of(record.id)].append({**row, **record.scores})
-        schema = assemble.schema_for(builder.columns, checks)
-        assemble.write_config(
-            out_dir,
-            lang.code,
-            rows_by_split,
-            schema,
-            builder.max_rows_per_shard,
-            keep_other_splits=bool(split),
-        )
-        assemble.write_rejects(out_dir, lang.code, rejects, split)
-        entry = {
-            "source_rows": len(examples),
-            "kept": len(checked.kept),
-            "splits": {s: len(rows) for s, rows in rows_by_split.items()},
-            "rejected": dict(sorted(Counter(r.reason for r in rejects).items())),
-            # every reason of every reject: a record failing two checks counts under both
-            "reasons_all": dict(sorted(Counter(x for r in rejects for x in _reasons(r)).items())),
-            "check_pass_rates": checked.pass_rates(),
-            "backtranslated": len(english),
-            **measured,
-            "checks": [repr(c) for c in checks],
-            "run": run,
-        }
-        languages[lang.code] = (
-            assemble.merge_split_stats(languages.get(lang.code), split, entry) if split else entry
-        )
-    assemble.write_rejects(out_dir, "source", loaded.rejects, split)
+    entries = {}
+    for lang in langs:
+        units = [work.unit(lang.code, shard) for shard in range(len(plan.shards))]
+        with work.lock(f"assemble-{lang.code}", wait=True):
+            entries[lang.code] = assemble.assemble_language(out_dir, builder, lang, units, split) | {
+                "run": run,
+                "units": len(units),
+            }
     source = {
-        "location": loaded.location,
-        "rows_read": loaded.rows_read,
-        "records": len(examples),
-        "rejected": dict(Counter(r.reason for r in loaded.rejects)),
-        "blank_markers_emptied": loaded.blanked,
+        "location": plan.location,
+        "rows_read": plan.rows_read,
+        "records": plan.records,
+        "rejected": plan.rejected,
+        "blank_markers_emptied": plan.blanked,
     }
-    if split:
-        source = assemble.merge_split_stats(stats.get("source"), split, source)
-    stats.update(
-        {
-            "builder": builder.name,
-            "okapi_version": run["okapi_version"],
-            "okapi_commit": run["okapi_commit"],
-            "source": source,
-            "models": run["models"],
-            "prompt_hashes": run["prompt_hashes"],
-            "languages": dict(sorted(languages.items())),
-            "last_run_usage": {name: asdict(u) for name, u in client.usage.roles.items()},
-        }
-    )
-    assemble.write_stats(out_dir, stats)
+    with work.lock("stats", wait=True):  # other builds into this folder update it too
+        stats = assemble.read_stats(out_dir)
+        languages = stats.get("languages", {})
+        for code, entry in entries.items():
+            languages[code] = (
+                assemble.merge_split_stats(languages.get(code), split, entry) if split else entry
+            )
+        rejects = assemble.RejectsWriter(out_dir, "source", split)
+        for row in work.source_rows():
+            rejects.add(row)
+        rejects.commit()
+        if split:
+            source = assemble.merge_split_stats(stats.get("source"), split, source)
+        stats.update(
+            {
+                "builder": builder.name,
+                "okapi_version": run["okapi_version"],
+                "okapi_commit": run["okapi_commit"],
+                "source": source,
+                "models": run["models"],
+                "prompt_hashes": run["prompt_hashes"],
+                "languages": dict(sorted(languages.items())),
+                "last_run_usage": {name: asdict(u) for name, u in usage.items()},
+            }
+        )
+        assemble.write_stats(out_dir, stats)
+        _write_card(out_dir, builder, stats)
+    return stats
+
+
+def _write_card(out_dir: Path, builder: Builder, stats: dict[str, Any]) -> None:
     if any(out_dir.glob("*/*.parquet")):
         (out_dir / "README.md").write_text(render_card(out_dir, builder, stats), encoding="utf-8")
     else:  # a card needs at least one config; say plainly where the records went instead
@@ -247,4 +311,3 @@ def build(
             "reason, counted in `stats.json`.\n",
             encoding="utf-8",
         )
-    return stats

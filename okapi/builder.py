@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from okapi.languages import Language
 from okapi.records import Example
-from okapi.sources import LoadedSource, SourceSpec, load_source
+from okapi.sources import LoadedSource, SourceSpec, SourceStream, load_source
 from okapi.steps.translate import TranslateSettings
 
 MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
@@ -30,8 +30,9 @@ class Step(Protocol):
         self, client: Any, records: list[Example], lang: Language, item_done: Callable[[], None]
     ) -> tuple[list[Example], list[Any]]: ...
 
-    def summary(self, kept: list[Example], rejects: list[Any]) -> dict[str, Any]:
-        """Figures for the language's stats.json entry (e.g. judge agreement); {} when none."""
+    def summary(self, kept: int, rejected: dict[str, int]) -> dict[str, Any]:
+        """Figures for the language's stats.json entry (e.g. judge agreement) from the records the
+        step kept and its rejects per reason, over the whole language; {} when none."""
         ...
 
 
@@ -51,7 +52,7 @@ class Builder:
     license: str = "cc-by-nc-4.0"
     task_categories: tuple[str, ...] = ("text-generation",)
     card_template: str = "instructions.md.j2"
-    max_rows_per_shard: int = 100_000
+    max_rows_per_shard: int = 100_000  # rows per published parquet file
     # Benchmarks keep their source's splits: a build reads one split and adds it to every config.
     source_splits: tuple[str, ...] = ()  # when set, records go to the split the source holds
     split_aliases: dict[str, str] = field(default_factory=dict)  # e.g. validation → val
@@ -66,6 +67,14 @@ class Builder:
         loaded = self.read_source(source, name, limit)
         loaded.split = name
         return loaded
+
+    def stream(
+        self, source: str, *, split: str | None = None, limit: int | None = None
+    ) -> SourceStream | LoadedSource:
+        """Like `load`, but generic rows are read lazily, as a build consumes them."""
+        if self.read_source is None:
+            return SourceStream(source, self.source, limit, split or "train")
+        return self.load(source, split=split, limit=limit)
 
     def source_split(self, split: str | None) -> str:
         """The published split for `--split` (an alias is accepted; one split needs no name)."""

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from okapi.languages import LANGUAGES, UnknownLanguageError, parse_languages
+from okapi.workdir import DEFAULT_SHARD_SIZE, BusyError, IncompleteBuild
 
 _EPILOG = """\
 Endpoints: any OpenAI-compatible server (OpenAI, vLLM, llama.cpp, Ollama, TGI). The key is read
@@ -93,10 +94,39 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("estimate", help="requests, tokens and cost of a build, before spending")
     _add_run_options(p)
 
-    p = sub.add_parser("build", help="translate a source into a dataset folder in Hub layout")
+    p = sub.add_parser(
+        "build",
+        help="translate a source into a dataset folder in Hub layout",
+        description="Cut the source into shards; each (language, shard) unit runs every request and "
+        "check and is saved in <out>/.okapi/ with a completion record; then the Hub-layout folder is "
+        "assembled. A rerun skips finished units and answered requests.",
+    )
     _add_run_options(p)
     p.add_argument("--out", required=True, help="output folder (languages already there are kept)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument(
+        "--shard-size",
+        type=int,
+        default=DEFAULT_SHARD_SIZE,
+        help=f"source records per unit (default {DEFAULT_SHARD_SIZE}); memory follows it, not the source",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="processes running the quality checks while requests go on (default: the machine's cores; "
+        "0: in this process)",
+    )
+    p.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="build only part I of N (shards I, I+N, ...; 0 <= I < N) into shared storage; "
+        "then run the same command with --assemble instead",
+    )
+    p.add_argument(
+        "--assemble",
+        action="store_true",
+        help="send nothing: write the folder from finished units (after --shard parts), or name the missing ones",
+    )
 
     p = sub.add_parser("offline-server", help="local OpenAI-compatible server answering from okapi's corpus")
     p.add_argument("--port", type=int, default=8089)
@@ -242,10 +272,26 @@ def _print_summary(stats: dict, out: Path) -> None:
         )
 
 
+def parse_part(text: str | None) -> tuple[int, int] | None:
+    """`--shard I/N` as (I, N)."""
+    if text is None:
+        return None
+    index, sep, count = text.partition("/")
+    if not sep or not index.strip().isdigit() or not count.strip().isdigit() or int(count) < 1:
+        raise ValueError(f"--shard takes I/N with 0 <= I < N (e.g. 0/4), not {text!r}")
+    return int(index), int(count)
+
+
 def cmd_build(args: argparse.Namespace) -> None:
     from okapi.build import build
+    from okapi.builders import get_builder
 
-    builder, langs, loaded = _load(args)
+    builder = get_builder(args.dataset, dataset_options(args.set))
+    langs = parse_languages(args.langs)
+    part = parse_part(args.shard)
+    if part and args.assemble:
+        raise ValueError("--assemble writes the whole folder: run it without --shard")
+    loaded = builder.stream(args.source, limit=args.limit, split=args.split)
     client = _client(args, _cache_dir(args.cache_dir))
     stats = build(
         builder,
@@ -255,7 +301,19 @@ def cmd_build(args: argparse.Namespace) -> None:
         client,
         progress=not args.no_progress,
         backtranslate_role=args.backtranslate,
+        shard_size=args.shard_size,
+        workers=args.workers,
+        part=part,
+        assemble_only=args.assemble,
     )
+    if part:
+        print(f"part {part[0]}/{part[1]}: {stats['built']} unit(s) built, {stats['units']} in this part")
+        if stats["missing"]:
+            print(
+                f"{len(stats['missing'])} unit(s) of other parts not finished yet; once all parts are done:"
+            )
+        print(f"  okapi build {args.dataset} ... --out {args.out} --assemble")
+        return
     _print_summary(stats, Path(args.out))
 
 
@@ -439,6 +497,8 @@ def main(argv: list[str] | None = None) -> int:
         SourceError,
         ConfigError,
         EndpointError,
+        BusyError,
+        IncompleteBuild,
         ValueError,
     ) as exc:
         if args.verbose:

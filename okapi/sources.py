@@ -43,6 +43,10 @@ class LoadedSource:
     location: str  # file path or Hub id, for cards and stats
     split: str | None = None  # the split the rows are (benchmarks keep their source's splits)
 
+    def items(self) -> Iterator[Example | Reject]:
+        yield from self.examples
+        yield from self.rejects
+
 
 def _json_array_rows(text: str, path: Path) -> Iterator[tuple[str, Any]]:
     """Yield (location, element) for a top-level JSON array: line and item index of each element."""
@@ -134,50 +138,77 @@ def content_id(prefix: str, fields: dict[str, str]) -> str:
     return f"{prefix}-{digest[:16]}"
 
 
+def _source_rows(source: str, split: str) -> Iterator[tuple[str, Any]]:
+    path = Path(source)
+    if path.is_dir():  # a dataset folder `datasets` can read (parquet files, Hub layout)
+        return _hub_rows(source, split)
+    if path.exists():
+        return file_rows(path)
+    if source.endswith((".json", ".jsonl", ".parquet")) or "/" not in source.strip("/"):
+        raise SourceError(f"source {source!r} does not exist (give a file or a Hub id like 'org/name')")
+    return _hub_rows(source, split)
+
+
+@dataclass
+class SourceStream:
+    """A source read lazily, in order: `items()` yields each Example or Reject as its row is read.
+
+    Counts (`rows_read`, `blanked`) fill in while reading; memory holds only the ids and content
+    hashes that duplicate detection needs, not the rows.
+    """
+
+    source: str
+    spec: SourceSpec
+    limit: int | None = None
+    split: str | None = None  # the Hub split read (generic sources); benchmarks: their own split
+    rows_read: int = 0
+    blanked: int = 0
+
+    @property
+    def location(self) -> str:
+        return self.source
+
+    def items(self) -> Iterator[Example | Reject]:
+        self.rows_read = self.blanked = 0
+        seen_ids: dict[str, str] = {}
+        seen_content: dict[bytes, str] = {}
+        examples = 0
+        spec = self.spec
+        for where, row in _source_rows(self.source, self.split or "train"):
+            if self.limit is not None and examples >= self.limit:
+                break
+            self.rows_read += 1
+            row_id, fields, blanked = _validate(where, row, spec)
+            self.blanked += blanked
+            digest = content_id(spec.id_prefix, fields)
+            empty = [name for name in spec.required if not fields[name].strip()]
+            if empty:
+                # Real data has these (Alpaca has empty outputs): keep them out, counted, not fatal.
+                detail = f"{where}: required field(s) {', '.join(empty)} empty"
+                yield Reject(row_id or digest, "en", "empty_required_field", detail, fields)
+                continue
+            if row_id is not None and row_id in seen_ids:
+                raise SourceError(f"{where}: id {row_id!r} was already used at {seen_ids[row_id]}")
+            content = bytes.fromhex(digest.rsplit("-", 1)[1])
+            if content in seen_content:
+                detail = f"same text as {seen_content[content]}"
+                yield Reject(row_id or digest, "en", "duplicate_source", detail, fields)
+                continue
+            example_id = row_id or digest
+            seen_ids[example_id] = seen_content[content] = where
+            examples += 1
+            yield Example(example_id, fields)
+        if not examples:
+            raise SourceError(f"{self.source}: no rows to build from")
+
+
 def load_source(
     source: str, spec: SourceSpec, *, limit: int | None = None, split: str = "train"
 ) -> LoadedSource:
-    path = Path(source)
-    if path.is_dir():  # a dataset folder `datasets` can read (parquet files, Hub layout)
-        rows = _hub_rows(source, split)
-    elif path.exists():
-        rows = file_rows(path)
-    elif source.endswith((".json", ".jsonl", ".parquet")) or "/" not in source.strip("/"):
-        raise SourceError(f"source {source!r} does not exist (give a file or a Hub id like 'org/name')")
-    else:
-        rows = _hub_rows(source, split)
+    """The whole source in memory (estimates, small sources); builds stream it (`SourceStream`)."""
+    stream = SourceStream(source, spec, limit, split)
     loaded = LoadedSource([], [], 0, 0, source)
-    seen_ids: dict[str, str] = {}
-    seen_content: dict[str, str] = {}
-    for where, row in rows:
-        if limit is not None and len(loaded.examples) >= limit:
-            break
-        loaded.rows_read += 1
-        row_id, fields, blanked = _validate(where, row, spec)
-        loaded.blanked += blanked
-        digest = content_id(spec.id_prefix, fields)
-        empty = [name for name in spec.required if not fields[name].strip()]
-        if empty:
-            # Real data has these (Alpaca has empty outputs): keep them out, counted, not fatal.
-            detail = f"{where}: required field(s) {', '.join(empty)} empty"
-            loaded.rejects.append(Reject(row_id or digest, "en", "empty_required_field", detail, fields))
-            continue
-        if row_id is not None and row_id in seen_ids:
-            raise SourceError(f"{where}: id {row_id!r} was already used at {seen_ids[row_id]}")
-        if digest in seen_content:
-            loaded.rejects.append(
-                Reject(
-                    row_id or digest,
-                    "en",
-                    "duplicate_source",
-                    f"same text as {seen_content[digest]}",
-                    fields,
-                )
-            )
-            continue
-        example_id = row_id or digest
-        seen_ids[example_id] = seen_content[digest] = where
-        loaded.examples.append(Example(example_id, fields))
-    if not loaded.examples:
-        raise SourceError(f"{source}: no rows to build from")
+    for item in stream.items():
+        (loaded.examples if isinstance(item, Example) else loaded.rejects).append(item)
+    loaded.rows_read, loaded.blanked = stream.rows_read, stream.blanked
     return loaded

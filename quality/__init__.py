@@ -5,6 +5,7 @@ from okapi.quality.checks import (
     Check,
     Checked,
     CheckResult,
+    CorpusPass,
     LangId,
     Numbers,
     Refusal,
@@ -12,6 +13,7 @@ from okapi.quality.checks import (
     ScriptV2,
     Untranslated,
     apply_checks,
+    check_records,
 )
 from okapi.quality.duplicates import Duplicates
 from okapi.quality.heuristics import Chatter, Ending, LengthRatio, NumbersV3, Preserved, UntranslatedV2
@@ -23,6 +25,7 @@ __all__ = [
     "Check",
     "CheckResult",
     "Checked",
+    "CorpusPass",
     "Duplicates",
     "Ending",
     "LangId",
@@ -37,4 +40,5 @@ __all__ = [
     "Untranslated",
     "UntranslatedV2",
     "apply_checks",
+    "check_records",
 ]

@@ -187,24 +187,23 @@ def _record_result(check: Check, record: Example, source: Example, lang: Languag
     return check(record, source, lang)
 
 
-def apply_checks(
+def _is_per_record(check: Check) -> bool:
+    return getattr(check, "per_record", True)
+
+
+def check_records(
     translated: Sequence[Example],
-    sources: dict[str, Example],
+    sources: Mapping[str, Example],
     lang: Language,
     checks: Sequence[Check],
     backtranslations: Mapping[str, Example] | None = None,
 ) -> Checked:
-    """Score every record with every check; the first failing check names the reject reason.
-
-    Per-record checks run first; checks over the whole language (`per_record = False`, such as
-    duplicates) then see only the records that passed, in order. Every failing check's reason
-    code is kept in the reject's `reject_reasons` score.
-    """
+    """The per-record checks: a record passing them all is in `kept` with its scores, ready for
+    the checks over the whole language (`CorpusPass`); a failing one is rejected here."""
     out = Checked()
-    record_checks = [c for c in checks if getattr(c, "per_record", True)]
-    corpus_checks = [c for c in checks if not getattr(c, "per_record", True)]
+    record_checks = [c for c in checks if _is_per_record(c)]
+    corpus_columns = [name for c in checks if not _is_per_record(c) for name in c.columns]
     backtranslations = backtranslations or {}
-    passed: list[tuple[Example, dict[str, Any]]] = []
     for record in translated:
         scores: dict[str, Any] = {}
         failed: list[str] = []
@@ -216,25 +215,54 @@ def apply_checks(
                 out.failed[check.name] += 1
                 failed.append(result.reason or check.name)
         if failed:
-            for check in corpus_checks:
-                scores.update(dict.fromkeys(check.columns))
-            _reject(out, record, scores, failed)
+            _reject(out, record, scores | dict.fromkeys(corpus_columns), failed)
         else:
-            passed.append((record, scores))
-    verdicts: list[list[str]] = [[] for _ in passed]
-    for check in corpus_checks:
-        results = check([record for record, _ in passed], sources, lang)
-        for (_, scores), failed, result in zip(passed, verdicts, results, strict=True):
+            out.kept.append(replace(record, scores={**record.scores, **scores}))  # keeps meta
+    return out
+
+
+class CorpusPass:
+    """Checks over a whole language (such as duplicates): records are fed one by one, in order,
+    after the per-record checks, so a language of any size streams through in one pass."""
+
+    def __init__(self, checks: Sequence[Check], lang: Language):
+        self.indexes = [(c, c.start(lang)) for c in checks if not _is_per_record(c)]  # type: ignore[attr-defined]
+
+    def judge(self, record: Example, out: Checked) -> None:
+        """Appends the record to `out.kept` or `out.rejected`."""
+        scores: dict[str, Any] = {}
+        failed: list[str] = []
+        for check, index in self.indexes:
+            result = index.judge(record)
             scores.update(result.scores)
             out.judged[check.name] += 1
             if not result.keep:
                 out.failed[check.name] += 1
                 failed.append(result.reason or check.name)
-    for (record, scores), failed in zip(passed, verdicts, strict=True):
         if failed:
             _reject(out, record, scores, failed)
         else:
-            out.kept.append(replace(record, scores={**record.scores, **scores}))  # keeps meta
+            out.kept.append(replace(record, scores={**record.scores, **scores}))
+
+
+def apply_checks(
+    translated: Sequence[Example],
+    sources: Mapping[str, Example],
+    lang: Language,
+    checks: Sequence[Check],
+    backtranslations: Mapping[str, Example] | None = None,
+) -> Checked:
+    """Score every record with every check; the first failing check names the reject reason.
+
+    Per-record checks run first; checks over the whole language (`per_record = False`, such as
+    duplicates) then see only the records that passed, in order. Every failing check's reason
+    code is kept in the reject's `reject_reasons` score.
+    """
+    first = check_records(translated, sources, lang, checks, backtranslations)
+    out = Checked(rejected=first.rejected, judged=first.judged, failed=first.failed)
+    corpus = CorpusPass(checks, lang)
+    for record in first.kept:
+        corpus.judge(record, out)
     return out
 
 

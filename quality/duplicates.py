@@ -52,45 +52,57 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return common / (len(a) + len(b) - common)
 
 
+class DuplicateIndex:
+    """The records kept so far in one language; `judge` decides the next one in order."""
+
+    def __init__(self, max_similarity: float):
+        self.max_similarity = max_similarity
+        self.first_by_text: dict[str, str] = {}
+        self.buckets: dict[bytes, list[int]] = defaultdict(list)
+        self.kept_shingles: list[np.ndarray] = []
+        self.kept_ids: list[str] = []
+
+    def judge(self, record: Example) -> CheckResult:
+        text = normalized(record)
+        if text in self.first_by_text:
+            scores = {"duplicate_of": self.first_by_text[text], "near_duplicate_similarity": 1.0}
+            return CheckResult(scores, False, "duplicate")
+        self.first_by_text[text] = record.id
+        hashes = shingles(text)
+        keys = band_keys(hashes)
+        candidates = {i for key in keys for i in self.buckets.get(key, ())}
+        best, best_id = 0.0, None
+        for i in candidates:
+            similarity = jaccard(hashes, self.kept_shingles[i])
+            if similarity > best:
+                best, best_id = similarity, self.kept_ids[i]
+        if best >= self.max_similarity:
+            scores = {"duplicate_of": best_id, "near_duplicate_similarity": round(best, 4)}
+            return CheckResult(scores, False, "near_duplicate")
+        for key in keys:
+            self.buckets[key].append(len(self.kept_ids))
+        self.kept_shingles.append(hashes)
+        self.kept_ids.append(record.id)
+        return CheckResult({"duplicate_of": None, "near_duplicate_similarity": round(best, 4)})
+
+
 @dataclass(frozen=True)
 class Duplicates:
-    """Rejects a record whose text repeats an earlier one (`duplicate`) or nearly does (`near_duplicate`)."""
+    """Rejects a record whose text repeats an earlier one (`duplicate`) or nearly does (`near_duplicate`).
+
+    A sharded build streams a language's records through one index (`start`) in source order.
+    """
 
     name: ClassVar[str] = "duplicates_v1"
     per_record: ClassVar[bool] = False  # judged over the whole language
     columns: ClassVar[dict[str, type]] = {"duplicate_of": str, "near_duplicate_similarity": float}
     max_similarity: float = 0.9
 
+    def start(self, lang: Language) -> DuplicateIndex:
+        return DuplicateIndex(self.max_similarity)
+
     def __call__(
         self, records: Sequence[Example], sources: Mapping[str, Example], lang: Language
     ) -> list[CheckResult]:
-        first_by_text: dict[str, str] = {}
-        buckets: dict[bytes, list[int]] = defaultdict(list)
-        kept_shingles: list[np.ndarray] = []
-        kept_ids: list[str] = []
-        results = []
-        for record in records:
-            text = normalized(record)
-            if text in first_by_text:
-                scores = {"duplicate_of": first_by_text[text], "near_duplicate_similarity": 1.0}
-                results.append(CheckResult(scores, False, "duplicate"))
-                continue
-            first_by_text[text] = record.id
-            hashes = shingles(text)
-            keys = band_keys(hashes)
-            candidates = {i for key in keys for i in buckets.get(key, ())}
-            best, best_id = 0.0, None
-            for i in candidates:
-                similarity = jaccard(hashes, kept_shingles[i])
-                if similarity > best:
-                    best, best_id = similarity, kept_ids[i]
-            if best >= self.max_similarity:
-                scores = {"duplicate_of": best_id, "near_duplicate_similarity": round(best, 4)}
-                results.append(CheckResult(scores, False, "near_duplicate"))
-                continue
-            for key in keys:
-                buckets[key].append(len(kept_ids))
-            kept_shingles.append(hashes)
-            kept_ids.append(record.id)
-            results.append(CheckResult({"duplicate_of": None, "near_duplicate_similarity": round(best, 4)}))
-        return results
+        index = self.start(lang)
+        return [index.judge(record) for record in records]

@@ -132,7 +132,7 @@ class RespondStep:
             kept.append(replace(record, fields=fields, meta=meta))
         return kept, rejects
 
-    def summary(self, kept: list[Example], rejects: list[Reject]) -> dict[str, Any]:
+    def summary(self, kept: int, rejected: dict[str, int]) -> dict[str, Any]:
         return {}
 
 
@@ -255,10 +255,9 @@ class JudgeStep:
             kept.append(replace(record, meta=meta))
         return kept, rejects
 
-    def summary(self, kept: list[Example], rejects: list[Reject]) -> dict[str, Any]:
+    def summary(self, kept: int, rejected: dict[str, int]) -> dict[str, Any]:
         """With both orders: the share of prompts whose two rankings agreed (position bias shows here)."""
         if not self.both_orders:
             return {}
-        disagreed = sum(r.reason == "inconsistent_ranking" for r in rejects)
-        judged = len(kept) + disagreed
-        return {"judge_agreement": round(len(kept) / judged, 4) if judged else None}
+        judged = kept + rejected.get("inconsistent_ranking", 0)
+        return {"judge_agreement": round(kept / judged, 4) if judged else None}
