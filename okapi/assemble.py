@@ -281,6 +281,7 @@ def assemble_language(
             reject(Reject(record.id, lang.code, reason, detail, record.fields, record.scores).as_row())
         judged.update(checked.judged)
         failed.update(checked.failed)
+    corpus.close()
     writer.commit()
     rejects.commit()
     entry: dict[str, Any] = {

@@ -3,8 +3,9 @@
 The source is cut into shards of `shard_size` records (`okapi.workdir`). Each unit — one shard in
 one language — runs the whole chain (requests, later steps, back-translation, per-record checks)
 and ends in shard files with a completion record (`okapi.units`); units of every language run
-concurrently, their checks in worker processes. Once every unit of a language is finished, its
-config is assembled from the shard files (`okapi.assemble`), then `stats.json` and the card.
+concurrently, their checks in worker processes. As soon as every unit of a language is finished,
+its config is assembled from the shard files in a worker too (`okapi.assemble`) while other
+languages go on; `stats.json` and the card come last.
 
 A rerun skips finished units; inside an unfinished one, answered requests come from the response
 cache. `part=(i, n)` builds only every n-th shard from the i-th, so n machines can share a build;
@@ -18,8 +19,10 @@ import hashlib
 import json
 import re
 import subprocess
+from collections.abc import Callable
+from concurrent.futures import Executor
 from contextlib import ExitStack
-from dataclasses import asdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,7 @@ from okapi.card import render_card
 from okapi.languages import Language
 from okapi.llm import LLMClient
 from okapi.prompts.translate import BACKTRANSLATE_PROMPT_HASH, PROMPT_HASH
-from okapi.units import check_pool, default_workers, run_unit, unit_items
+from okapi.units import check_and_write, check_pool, default_workers, request_unit, unit_items
 from okapi.workdir import (
     DEFAULT_SHARD_SIZE,
     IncompleteBuild,
@@ -163,90 +166,133 @@ def build(
             for shard in mine
             if not work.unit(lang.code, shard).done(prints[lang.code, shard])
         ]
-        if pending and not assemble_only:
-            items = unit_items(builder, backtranslate_role)
-            total = sum(plan.shards[shard]["records"] for _, shard in pending) * items
-            asyncio.run(
-                _run_units(
-                    client, builder, work, pending, prints, backtranslate_role, workers, total, progress
-                )
-            )
-        missing = [
-            (lang.code, shard)
-            for lang in langs
-            for shard in range(len(plan.shards))
-            if not work.unit(lang.code, shard).done(prints[lang.code, shard])
-        ]
-        if part is not None and not assemble_only:
+        if assemble_only:
+            missing = [(lang.code, shard) for lang, shard in pending]
+            if missing:
+                raise IncompleteBuild(_missing_message(missing, read_json(work.source / "parts.json")))
+            pending = []
+        workers = default_workers() if workers is None else workers
+        run = _Run(
+            client, builder, work, plan, split, prints, backtranslate_role, workers, check_pool(workers)
+        )
+        # A whole build assembles each language as soon as its last unit is done; a part does not.
+        entries = asyncio.run(run.units(pending, assemble=[] if part else langs, progress=progress))
+        if part is not None:
             write_json(work.source / "parts.json", {"count": part[1]})
+            missing = [
+                (lang.code, shard)
+                for lang in langs
+                for shard in range(len(plan.shards))
+                if not work.unit(lang.code, shard).done(prints[lang.code, shard])
+            ]
             return {
                 "part": list(part),
                 "units": len(mine) * len(langs),
                 "built": len(pending),
                 "missing": missing,
             }
-        if missing:
-            raise IncompleteBuild(_missing_message(missing, read_json(work.source / "parts.json")))
-        return _assemble(out_dir, builder, langs, work, plan, split, client, models, backtranslate_role)
+        return _write_stats(out_dir, builder, entries, plan, split, client, models, backtranslate_role)
 
 
-async def _run_units(
-    client: LLMClient,
-    builder: Builder,
-    work: WorkDir,
-    pending: list[tuple[Language, int]],
-    prints: dict[tuple[str, int], str],
-    backtranslate_role: str | None,
-    workers: int | None,
-    total: int,
-    progress: bool,
-) -> None:
-    workers = default_workers() if workers is None else workers
-    pool = check_pool(workers)
-    # Units in flight: enough to keep the endpoints busy while finished ones are being checked;
-    # memory follows this times the shard size, not the source.
-    slots = asyncio.Semaphore(max(2, workers + 2))
-    steps = " → ".join(["translate", *(step.name for step in builder.steps)])
-    finished = 0
-    with tqdm(
-        total=total, desc=f"{builder.name}: {steps}", unit="rec", disable=not progress, dynamic_ncols=True
-    ) as bar:
+@dataclass
+class _Run:
+    """What every unit and language assembly of one build shares."""
+
+    client: LLMClient
+    builder: Builder
+    work: WorkDir
+    plan: SourcePlan
+    split: str | None
+    prints: dict[tuple[str, int], str]
+    backtranslate_role: str | None
+    workers: int
+    pool: Executor | None  # the check workers; None: a thread of this process
+
+    async def offload(self, function: Callable[..., Any], *args: Any) -> Any:
+        if self.pool is None:
+            return await asyncio.to_thread(function, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.pool, function, *args)
+
+    async def units(
+        self, pending: list[tuple[Language, int]], *, assemble: list[Language], progress: bool
+    ) -> dict[str, dict[str, Any]]:
+        """Run the pending units; assemble each language of `assemble` once its units are done."""
+        builder = self.builder
+        # Units in flight: enough to keep the endpoints busy while finished ones are being checked;
+        # memory follows this times the shard size, not the source.
+        slots = asyncio.Semaphore(self.workers + 2)
+        items = unit_items(builder, self.backtranslate_role)
+        total = sum(self.plan.shards[shard]["records"] for _, shard in pending) * items
+        steps = " → ".join(["translate", *(step.name for step in builder.steps)])
+        entries: dict[str, dict[str, Any]] = {}
+        finished = 0
+        bar = tqdm(total=total, desc=f"{builder.name}: {steps}", unit="rec", disable=not progress or not pending,
+                   dynamic_ncols=True)  # fmt: skip
 
         def item_done() -> None:
             bar.update()
-            bar.set_postfix_str(f"units {finished}/{len(pending)} {client.usage.postfix()}", refresh=False)
+            bar.set_postfix_str(
+                f"units {finished}/{len(pending)} {self.client.usage.postfix()}", refresh=False
+            )
 
         async def unit(lang: Language, shard: int) -> None:
             nonlocal finished
             async with slots:
-                examples = work.read_inputs(shard)
-                files = work.unit(lang.code, shard)
-                await run_unit(
-                    client, builder, lang, examples, files, prints[lang.code, shard],
-                    backtranslate_role, pool, item_done,
+                job = await request_unit(
+                    self.client, builder, lang, self.work.read_inputs(shard), self.work.unit(lang.code, shard),
+                    self.prints[lang.code, shard], self.backtranslate_role, item_done,
                 )  # fmt: skip
+                await self.offload(check_and_write, job)
                 finished += 1
+
+        async def language(lang: Language) -> None:
+            async with asyncio.TaskGroup() as group:
+                for pending_lang, shard in pending:
+                    if pending_lang == lang:
+                        group.create_task(unit(lang, shard))
+            if lang in assemble:
+                entries[lang.code] = await self.offload(
+                    _assemble_language, self.work, builder, lang, len(self.plan.shards), self.split
+                )
 
         try:
             async with asyncio.TaskGroup() as group:
-                for lang, shard in pending:
-                    group.create_task(unit(lang, shard))
+                for lang in dict.fromkeys([*(lang for lang, _ in pending), *assemble]):
+                    group.create_task(language(lang))
+        except BaseExceptionGroup as failed:
+            raise _first(failed) from None  # e.g. EndpointError: the one error the user must fix
         finally:
-            await client.aclose()
+            bar.close()
+            await self.client.aclose()
+        return entries
 
 
-def _assemble(
+def _first(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
+
+
+def _assemble_language(
+    work: WorkDir, builder: Builder, lang: Language, shards: int, split: str | None
+) -> dict[str, Any]:
+    """One language's config from its finished units (in a check worker: languages in parallel)."""
+    units = [work.unit(lang.code, shard) for shard in range(shards)]
+    with work.lock(f"assemble-{lang.code}", wait=True):
+        return assemble.assemble_language(work.out_dir, builder, lang, units, split) | {"units": shards}
+
+
+def _write_stats(
     out_dir: Path,
     builder: Builder,
-    langs: list[Language],
-    work: WorkDir,
+    entries: dict[str, dict[str, Any]],
     plan: SourcePlan,
     split: str | None,
     client: LLMClient,
     models: dict[str, tuple[str, ...]],
     backtranslate_role: str | None,
 ) -> dict[str, Any]:
-    usage = client.usage.roles
+    """stats.json and the card, updated under a lock: other builds into this folder update them too."""
     run = {
         "okapi_version": okapi.__version__,
         "okapi_commit": okapi_commit(),
@@ -257,14 +303,7 @@ def _assemble(
         "prompt_hashes": {"translate": PROMPT_HASH}
         | ({"backtranslate": BACKTRANSLATE_PROMPT_HASH} if backtranslate_role else {}),
     }
-    entries = {}
-    for lang in langs:
-        units = [work.unit(lang.code, shard) for shard in range(len(plan.shards))]
-        with work.lock(f"assemble-{lang.code}", wait=True):
-            entries[lang.code] = assemble.assemble_language(out_dir, builder, lang, units, split) | {
-                "run": run,
-                "units": len(units),
-            }
+    work = WorkDir(out_dir, split or "all")
     source = {
         "location": plan.location,
         "rows_read": plan.rows_read,
@@ -272,10 +311,11 @@ def _assemble(
         "rejected": plan.rejected,
         "blank_markers_emptied": plan.blanked,
     }
-    with work.lock("stats", wait=True):  # other builds into this folder update it too
+    with work.lock("stats", wait=True):
         stats = assemble.read_stats(out_dir)
         languages = stats.get("languages", {})
-        for code, entry in entries.items():
+        for code, entry in sorted(entries.items()):
+            entry = {**entry, "run": run}
             languages[code] = (
                 assemble.merge_split_stats(languages.get(code), split, entry) if split else entry
             )
@@ -294,7 +334,7 @@ def _assemble(
                 "models": run["models"],
                 "prompt_hashes": run["prompt_hashes"],
                 "languages": dict(sorted(languages.items())),
-                "last_run_usage": {name: asdict(u) for name, u in usage.items()},
+                "last_run_usage": client.usage.as_dict(),
             }
         )
         assemble.write_stats(out_dir, stats)

@@ -7,7 +7,6 @@ writes the unit's files, so the loop keeps sending requests while records are ch
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -109,7 +108,7 @@ async def request_steps(
     return kept, rejects, {"steps": steps, "step_rejected": step_rejected}
 
 
-async def run_unit(
+async def request_unit(
     client: LLMClient,
     builder: Builder,
     lang: Language,
@@ -117,9 +116,9 @@ async def run_unit(
     files: UnitFiles,
     fingerprint: str,
     backtranslate_role: str | None,
-    pool: Executor | None,
     item_done: Callable[[], None],
-) -> dict[str, Any]:
+) -> CheckJob:
+    """Every request of a unit; returns what its checks need (`check_and_write`, in a worker)."""
     kept, rejects, measured = await request_steps(client, builder, examples, lang, item_done)
     english: dict[str, Example] = {}
     if backtranslate_role:
@@ -129,13 +128,9 @@ async def run_unit(
         english, _ = await backtranslate(client, kept, lang, builder.source.fields, settings, item_done)
         for _ in range(len(examples) - len(kept)):
             item_done()
-    job = CheckJob(
-        files, fingerprint, lang, tuple(builder.checks_for(lang)), kept, {e.id: e for e in examples},
-        english, rejects, measured,
-    )  # fmt: skip
-    if pool is None:
-        return await asyncio.to_thread(check_and_write, job)
-    return await asyncio.get_running_loop().run_in_executor(pool, check_and_write, job)
+    checks = tuple(builder.checks_for(lang))
+    sources = {e.id: e for e in examples}
+    return CheckJob(files, fingerprint, lang, checks, kept, sources, english, rejects, measured)
 
 
 def unit_items(builder: Builder, backtranslate_role: str | None) -> int:

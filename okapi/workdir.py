@@ -107,6 +107,7 @@ class SourcePlan:
 
 class WorkDir:
     def __init__(self, out_dir: Path, part: str):
+        self.out_dir = out_dir
         self.root = out_dir / WORK
         self.part = part
         self.source = self.root / "source" / part

@@ -244,6 +244,10 @@ class CorpusPass:
         else:
             out.kept.append(replace(record, scores={**record.scores, **scores}))
 
+    def close(self) -> None:
+        for _, index in self.indexes:
+            index.close()
+
 
 def apply_checks(
     translated: Sequence[Example],
@@ -263,6 +267,7 @@ def apply_checks(
     corpus = CorpusPass(checks, lang)
     for record in first.kept:
         corpus.judge(record, out)
+    corpus.close()
     return out
 
 

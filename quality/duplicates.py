@@ -8,7 +8,8 @@ later ones point to it in `duplicate_of`.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import hashlib
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -53,37 +54,56 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class DuplicateIndex:
-    """The records kept so far in one language; `judge` decides the next one in order."""
+    """The records kept so far in one language; `judge` decides the next one in order.
+
+    The index lives in a private temporary SQLite database on disk, so a language of any size
+    is checked in flat memory: texts are kept as a 16-byte digest, each kept record as its
+    shingle set and 16 band keys.
+    """
 
     def __init__(self, max_similarity: float):
         self.max_similarity = max_similarity
-        self.first_by_text: dict[str, str] = {}
-        self.buckets: dict[bytes, list[int]] = defaultdict(list)
-        self.kept_shingles: list[np.ndarray] = []
-        self.kept_ids: list[str] = []
+        self.db = sqlite3.connect("")  # "": a temporary database on disk, deleted on close
+        self.db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536;"
+            "CREATE TABLE texts (digest BLOB PRIMARY KEY, id TEXT NOT NULL) WITHOUT ROWID;"
+            "CREATE TABLE kept (n INTEGER PRIMARY KEY, id TEXT NOT NULL, shingles BLOB NOT NULL);"
+            "CREATE TABLE bands (key BLOB NOT NULL, n INTEGER NOT NULL);"
+            "CREATE INDEX bands_by_key ON bands (key);"
+        )
+        self.kept = 0
 
     def judge(self, record: Example) -> CheckResult:
         text = normalized(record)
-        if text in self.first_by_text:
-            scores = {"duplicate_of": self.first_by_text[text], "near_duplicate_similarity": 1.0}
-            return CheckResult(scores, False, "duplicate")
-        self.first_by_text[text] = record.id
+        digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        first = self.db.execute("SELECT id FROM texts WHERE digest = ?", (digest,)).fetchone()
+        if first:
+            return CheckResult(
+                {"duplicate_of": first[0], "near_duplicate_similarity": 1.0}, False, "duplicate"
+            )
+        self.db.execute("INSERT INTO texts VALUES (?, ?)", (digest, record.id))
         hashes = shingles(text)
         keys = band_keys(hashes)
-        candidates = {i for key in keys for i in self.buckets.get(key, ())}
+        candidates = self.db.execute(
+            "SELECT n, id, shingles FROM kept WHERE n IN "
+            f"(SELECT n FROM bands WHERE key IN ({','.join('?' * len(keys))})) ORDER BY n",
+            keys,
+        )
         best, best_id = 0.0, None
-        for i in candidates:
-            similarity = jaccard(hashes, self.kept_shingles[i])
+        for _, other_id, blob in candidates:  # in order: of equally similar ones, the first counts
+            similarity = jaccard(hashes, np.frombuffer(blob, dtype=np.uint64))
             if similarity > best:
-                best, best_id = similarity, self.kept_ids[i]
+                best, best_id = similarity, other_id
         if best >= self.max_similarity:
             scores = {"duplicate_of": best_id, "near_duplicate_similarity": round(best, 4)}
             return CheckResult(scores, False, "near_duplicate")
-        for key in keys:
-            self.buckets[key].append(len(self.kept_ids))
-        self.kept_shingles.append(hashes)
-        self.kept_ids.append(record.id)
+        self.db.execute("INSERT INTO kept VALUES (?, ?, ?)", (self.kept, record.id, hashes.tobytes()))
+        self.db.executemany("INSERT INTO bands VALUES (?, ?)", [(key, self.kept) for key in keys])
+        self.kept += 1
         return CheckResult({"duplicate_of": None, "near_duplicate_similarity": round(best, 4)})
+
+    def close(self) -> None:
+        self.db.close()
 
 
 @dataclass(frozen=True)
@@ -105,4 +125,7 @@ class Duplicates:
         self, records: Sequence[Example], sources: Mapping[str, Example], lang: Language
     ) -> list[CheckResult]:
         index = self.start(lang)
-        return [index.judge(record) for record in records]
+        try:
+            return [index.judge(record) for record in records]
+        finally:
+            index.close()
