@@ -9,6 +9,14 @@ For each of the 26 Okapi languages, N sentence pairs (default 300, seeded) are c
 - truncated        the translation cut to half its characters (at a space where there is one)
 - answer           an on-topic text in the right language instead of the translation: the next
                    two sentences of the same news story (a model that answered or continued)
+- lookalike        the same sentence's human translation in the look-alike language (hi/mr/ne,
+                   sr/hr, ru/uk; '-' where NTREX has none)
+
+Multiple-choice items (`--items N`, default 200 per language) are assembled from NTREX's human
+translations: a sentence as the question and four short sentences as options, judged by the
+m_mmlu builder's checks; their corruptions are listed in ITEM_CORRUPTIONS. The HPLT prompts
+(50 human-translated instruction prompts in bn es fr hi ru zh) are judged by the instructions
+builder's checks: false rejects only.
 
 Our suite is the instructions builder's checks for the language's tier, without the LLM step
 (no back-translation) and without the duplicates check (it judges a whole dataset). langdetect
@@ -17,10 +25,10 @@ back-translation chrF with an *oracle* back-translator (the English the text rea
 an upper bound for what back-translation adds, since real back-translations are imperfect; the
 chrF of unrelated English sentence pairs (the floor a swap falls to) is printed with it.
 
-Goals: false rejects ≤ 2% of genuine pairs in every language; recall ≥ 95% for each corruption
+Goals: false rejects ≤ 1.5% of genuine pairs and items in every language (≤ 2% of HPLT prompts); recall ≥ 95% for each corruption
 in every language. Misses are printed, not hidden.
 
-    python benchmarks/quality_filter.py              # 300 sentences per language (~3 min)
+    python benchmarks/quality_filter.py              # 300 sentences, 200 items per language
     python benchmarks/quality_filter.py --n 100 --langs vi,sr,hi --checks
 """
 
@@ -31,9 +39,9 @@ import random
 import statistics
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from quality_ntrex import FILE_CODES, documents, lines, sample_indices
+from quality_ntrex import FILE_CODES, HPLT_LANGS, documents, hplt_prompts, lines, sample_indices
 
 from okapi.builders import get_builder
 from okapi.languages import OKAPI_LANGUAGES, Language, get_language
@@ -43,7 +51,17 @@ from okapi.quality.checks import Check
 from okapi.quality.langid import accepted_labels
 from okapi.records import Example
 
-CORRUPTIONS = ("wrong_language", "other_sentence", "english_copy", "truncated", "answer")
+CORRUPTIONS = ("wrong_language", "other_sentence", "english_copy", "truncated", "answer", "lookalike")
+# The look-alike languages NTREX has a human translation in (no Malay or Bosnian there).
+LOOKALIKE_SOURCES = {
+    "hi": ("mr", "ne"),
+    "mr": ("hi", "ne"),
+    "ne": ("hi", "mr"),
+    "sr": ("hr",),
+    "hr": ("sr",),
+    "ru": ("uk",),
+    "uk": ("ru",),
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,8 @@ def make_cases(code: str, n: int, seed: int = 0) -> list[Case]:
         story = [k for k in range(len(english)) if docs[k] == docs[i] and k != i]
         after = [k for k in story if k > i][:2] or [k for k in story if k < i][-2:] or [j]
         cases.append(case("answer", " ".join(target[k] for k in after), " ".join(english[k] for k in after)))
+        if code in LOOKALIKE_SOURCES:
+            cases.append(case("lookalike", lines(rng.choice(LOOKALIKE_SOURCES[code]))[i], english[i]))
     return cases
 
 
@@ -126,15 +146,207 @@ def fmt(value: float, goal_ok: bool) -> str:
     return f"{100 * value:5.1f}{' ' if goal_ok else '!'}"
 
 
+MAX_FALSE = 0.015  # genuine sentences and items
+MAX_FALSE_PROMPTS = 0.02  # HPLT prompts
+MIN_RECALL = 0.95
+
+
+def row_text(label: str, r: dict[str, float], corruptions: tuple[str, ...], width: int = 14) -> str:
+    cells = [f"{fmt(r[k], r[k] >= MIN_RECALL) if k in r else '-':>{width}}" for k in corruptions]
+    return f"{label}{fmt(r['genuine'], r['genuine'] <= MAX_FALSE)}    " + "".join(cells)
+
+
+def mean_line(name: str, per_lang: list[dict[str, float]], corruptions: tuple[str, ...]) -> str:
+    parts = [f"false rejects {100 * statistics.fmean(r['genuine'] for r in per_lang):.2f}%"]
+    for k in corruptions:
+        values = [r[k] for r in per_lang if k in r]
+        parts.append(f"{k} {100 * statistics.fmean(values):.1f}%" if values else f"{k} -")
+    return f"  {name:<11} " + "  ".join(parts)
+
+
+def goal_misses(code: str, r: dict[str, float], corruptions: tuple[str, ...], what: str) -> list[str]:
+    misses = [f"{code} {what} false rejects {100 * r['genuine']:.1f}%"] if r["genuine"] > MAX_FALSE else []
+    return misses + [
+        f"{code} {what} {k} recall {100 * r[k]:.1f}%" for k in corruptions if r.get(k, 1) < MIN_RECALL
+    ]
+
+
+# -- multiple-choice items assembled from NTREX's human translations
+
+ITEM_CORRUPTIONS = (
+    "options_english",  # every option left as its English text, the question translated
+    "other_question",  # the question of another item (semantic: back-translation)
+    "question_language",  # the question alone in another, not look-alike, language
+    "option_language",  # one option in another language
+    "collapsed",  # two options translated to one text
+    "answer_leak",  # the correct option's text written into the question
+    "answer_swap",  # the correct option and a distractor swapped (semantic: back-translation)
+    "truncated",  # the question cut to half its characters
+    "lookalike",  # the whole item in the look-alike language
+)
+OPTIONS = ("option_a", "option_b", "option_c", "option_d")
+
+
+@dataclass(frozen=True)
+class ItemCase:
+    kind: str
+    source: Example
+    translated: Example
+    back: Example  # the English each translated field came from (the oracle back-translator)
+
+
+def make_item_cases(code: str, n: int, seed: int = 0) -> list[ItemCase]:
+    rng = random.Random(f"items-{seed}-{code}")
+    english, target = lines("en"), lines(code)
+    others = [c for c in OKAPI_LANGUAGES if c not in accepted_labels(code) and c != code]
+    others = [c for c in others if c not in LOOKALIKE_SOURCES.get(code, ())]
+    # options are the shorter sentences (a quarter of NTREX): closer to real options
+    short = sorted(range(len(english)), key=lambda k: len(english[k]))[: len(english) // 4]
+    questions = [k for k in range(len(english)) if k not in set(short)]
+    cases = []
+    for number, q in enumerate(sorted(rng.sample(questions, n))):
+        opts = rng.sample(short, 4)
+        answer = rng.randrange(4)
+        meta = {"answer": "ABCD"[answer]}
+        ids = {"instruction": q, **dict(zip(OPTIONS, opts, strict=True))}
+        src = Example(f"{code}-item{number}", {f: english[k] for f, k in ids.items()}, meta=meta)
+
+        def case(
+            kind: str,
+            fields: dict[str, int | str],
+            lang_lines: list[str] = target,
+            src: Example = src,
+            meta: dict = meta,
+        ) -> ItemCase:
+            # a field given as a line number is that line's translation, with its English as the back
+            text = {f: lang_lines[v] if isinstance(v, int) else v for f, v in fields.items()}
+            back = {f: english[v] if isinstance(v, int) else src.fields[f] for f, v in fields.items()}
+            return ItemCase(kind, src, Example(src.id, text, code, meta=meta), Example(src.id, back, "en"))
+
+        cases.append(case("genuine", ids))
+        cases.append(case("options_english", {**ids, **{o: english[ids[o]] for o in OPTIONS}}))
+        other_q = rng.choice([k for k in questions if k != q])
+        cases.append(case("other_question", {**ids, "instruction": other_q}))
+        wrong = lines(rng.choice(others))
+        cases.append(case("question_language", {**ids, "instruction": wrong[q]}))
+        o = rng.choice(OPTIONS)
+        cases.append(case("option_language", {**ids, o: wrong[ids[o]]}))
+        a, b = rng.sample(OPTIONS, 2)
+        cases.append(case("collapsed", {**ids, b: ids[a]}))
+        correct = OPTIONS[answer]
+        leak = f"{target[q]} ({target[ids[correct]]})"
+        leaked = case("answer_leak", {**ids, "instruction": leak})
+        back = replace(
+            leaked.back,
+            fields={**leaked.back.fields, "instruction": f"{english[q]} ({english[ids[correct]]})"},
+        )
+        cases.append(replace(leaked, back=back))
+        distractor = rng.choice([x for x in OPTIONS if x != correct])
+        cases.append(case("answer_swap", {**ids, correct: ids[distractor], distractor: ids[correct]}))
+        cut = case("truncated", {**ids, "instruction": truncate_half(target[q])})
+        back = replace(cut.back, fields={**cut.back.fields, "instruction": truncate_half(english[q])})
+        cases.append(replace(cut, back=back))
+        if code in LOOKALIKE_SOURCES:
+            cases.append(case("lookalike", ids, lines(rng.choice(LOOKALIKE_SOURCES[code]))))
+    return cases
+
+
+def item_checks(lang: Language) -> tuple[list[Check], BackTranslationScore]:
+    checks = get_builder("m_mmlu").checks_for(lang)
+    bt = next(c for c in checks if isinstance(c, BackTranslationScore))
+    return [c for c in checks if c is not bt], bt
+
+
+def judge_items(cases: list[ItemCase], lang: Language) -> tuple[list[bool], list[bool], list[set[str]]]:
+    """(rejected without back-translation, rejected with the oracle's, reasons) per case."""
+    checks, bt = item_checks(lang)
+    plain, oracle, reasons = [], [], []
+    for c in cases:
+        results = [check(c.translated, c.source, lang) for check in checks]
+        failed = {r.reason or "" for r in results if not r.keep}
+        back = bt(c.translated, c.source, lang, c.back)
+        plain.append(bool(failed))
+        oracle.append(bool(failed) or not back.keep)
+        reasons.append(failed | ({back.reason or ""} if not back.keep else set()))
+    return plain, oracle, reasons
+
+
+def run_items(codes: list[str], n: int, seed: int) -> list[str]:
+    print(f"\nMULTIPLE-CHOICE ITEMS from NTREX's human translations, {n} per language (m_mmlu checks)")
+    print(
+        "recall per corruption (%) and false rejects of genuine items (%); oracle = with the oracle back-translator"
+    )
+    print(f"{'lang':<5}{'method':<8}{'false rej':>10}" + "".join(f"{k[:11]:>12}" for k in ITEM_CORRUPTIONS))
+    misses: list[str] = []
+    plain_all, oracle_all = [], []
+    why: dict[str, Counter[str]] = defaultdict(Counter)
+    for code in codes:
+        lang = get_language(code)
+        cases = make_item_cases(code, n, seed)
+        kinds = [c.kind for c in cases]
+        plain, oracle, reasons = judge_items(cases, lang)
+        for k, r in zip(kinds, reasons, strict=True):
+            why[k].update(r)
+        for method, rejected, store in (("surface", plain, plain_all), ("oracle", oracle, oracle_all)):
+            r = rates(kinds, rejected)
+            store.append(r)
+            print(row_text(f"{code:<5}{method:<8}", r, ITEM_CORRUPTIONS, 12))
+        misses += goal_misses(code, rates(kinds, oracle), ITEM_CORRUPTIONS, "items (oracle)")
+        r = rates(kinds, plain)
+        misses += [m for m in goal_misses(code, r, SURFACE_ITEM, "items (surface)")]
+    print("mean over languages:")
+    print(mean_line("surface", plain_all, ITEM_CORRUPTIONS))
+    print(mean_line("oracle", oracle_all, ITEM_CORRUPTIONS))
+    print(
+        "reason codes per case kind: " + "; ".join(f"{k}: {dict(v.most_common(4))}" for k, v in why.items())
+    )
+    return misses
+
+
+# corruptions a surface check should catch without back-translation
+SURFACE_ITEM = (
+    "options_english",
+    "question_language",
+    "option_language",
+    "collapsed",
+    "answer_leak",
+    "truncated",
+    "lookalike",
+)
+
+
+def run_hplt() -> list[str]:
+    prompts = hplt_prompts()
+    print("\nHPLT PROMPTS (human-translated instruction prompts) with the instructions builder's checks")
+    misses = []
+    for code in HPLT_LANGS:
+        lang = get_language(code)
+        checks = our_checks(lang)
+        pairs = [(e, t) for e, t in zip(prompts["en"], prompts[code], strict=True) if e and t]
+        failed = []
+        for n, (e, t) in enumerate(pairs):
+            src, tr = Example(f"p{n}", {"instruction": e}), Example(f"p{n}", {"instruction": t}, code)
+            names = [f"{c.name}:{r.reason}" for c in checks if not (r := c(tr, src, lang)).keep]
+            if names:
+                failed.append(f"{n}:{','.join(names)}")
+        rate = len(failed) / len(pairs)
+        ok = rate <= MAX_FALSE_PROMPTS
+        print(f"{code:<5}false rejects {fmt(rate, ok)} ({len(failed)}/{len(pairs)}) {' '.join(failed)}")
+        misses += [] if ok else [f"{code} HPLT false rejects {100 * rate:.1f}%"]
+    return misses
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--n", type=int, default=300, help="sentences per language")
+    parser.add_argument("--items", type=int, default=200, help="multiple-choice items per language (0: none)")
     parser.add_argument("--langs", default="okapi", help="codes, or 'okapi' for all 26")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checks", action="store_true", help="also print precision/recall per check")
     parser.add_argument("--no-langdetect", action="store_true")
+    parser.add_argument("--no-hplt", action="store_true")
     args = parser.parse_args()
     codes = sorted(FILE_CODES) if args.langs == "okapi" else args.langs.split(",")
 
@@ -143,7 +355,7 @@ def main() -> None:
     print("recall per corruption (%) and false rejects of genuine pairs (%)\n" + header)
     per_check: dict[str, dict[str, tuple[float, float]]] = defaultdict(dict)
     misses: list[str] = []
-    totals: dict[str, list[float]] = defaultdict(list)
+    totals: dict[str, list[dict[str, float]]] = defaultdict(list)
     oracle_rows = []
     floor: list[float] = []
     time_ours = time_ld = 0.0
@@ -162,15 +374,10 @@ def main() -> None:
             time_ld += time.perf_counter() - start
         for method, rejected in methods.items():
             r = rates(kinds, rejected)
-            row = f"{code:<5}{method:<11}" + fmt(r["genuine"], r["genuine"] <= 0.02) + "    "
-            row += "".join(f"{fmt(r[k], r[k] >= 0.95):>14}" for k in CORRUPTIONS)
-            print(row)
-            totals[method].append(r["genuine"])
-            for k in CORRUPTIONS:
-                totals[f"{method}.{k}"].append(r[k])
+            print(row_text(f"{code:<5}{method:<11}", r, CORRUPTIONS))
+            totals[method].append(r)
             if method == "ours":
-                misses += [f"{code} false rejects {100 * r['genuine']:.1f}%"] if r["genuine"] > 0.02 else []
-                misses += [f"{code} {k} recall {100 * r[k]:.1f}%" for k in CORRUPTIONS if r[k] < 0.95]
+                misses += goal_misses(code, r, CORRUPTIONS, "sentences")
         for check in checks:
             flagged = [check.name in f for f in failed]
             tp = sum(f and k != "genuine" for f, k in zip(flagged, kinds, strict=True))
@@ -189,13 +396,8 @@ def main() -> None:
     print("\nmean over languages:")
     for method in ("ours", "langdetect"):
         if totals[method]:
-            print(
-                f"  {method:<11} false rejects {100 * statistics.fmean(totals[method]):.2f}%  "
-                + "  ".join(
-                    f"{k} {100 * statistics.fmean(totals[f'{method}.{k}']):.1f}%" for k in CORRUPTIONS
-                )
-            )
-    cases_total = len(codes) * args.n * 6
+            print(mean_line(method, totals[method], CORRUPTIONS))
+    cases_total = sum(len(make_cases(c, args.n, args.seed)) for c in codes[:1]) * len(codes)
     print(
         f"\ntime: our per-record suite {time_ours:.1f} s ({cases_total / time_ours:,.0f} records/s), "
         + (f"langdetect alone {time_ld:.1f} s ({cases_total / time_ld:,.0f} records/s)" if time_ld else "")
@@ -203,8 +405,8 @@ def main() -> None:
     print("\nwith an ORACLE back-translation (perfect back-translator; upper bound) and min chrF per tier:")
     print(f"{'lang':<5}{'min chrF':>9}{'false rej':>10}" + "".join(f"{k[:12]:>14}" for k in CORRUPTIONS))
     for code, threshold, r in oracle_rows:
-        row = f"{code:<5}{threshold:>9.0f}" + fmt(r["genuine"], r["genuine"] <= 0.02) + "    "
-        print(row + "".join(f"{fmt(r[k], r[k] >= 0.95):>14}" for k in CORRUPTIONS))
+        print(row_text(f"{code:<5}{threshold:>9.0f} ", r, CORRUPTIONS))
+    print(mean_line("oracle", [r for _, _, r in oracle_rows], CORRUPTIONS))
     floor.sort()
     print(
         f"chrF of unrelated English sentence pairs (n={len(floor)}): median {statistics.median(floor):.1f}, "
@@ -222,7 +424,14 @@ def main() -> None:
                     f"{100 * per_check[n][code][0]:>8.1f}/{100 * per_check[n][code][1]:<8.1f}" for n in names
                 )
             )
-    print("\ngoals missed (our checks, no back-translation): " + ("; ".join(misses) or "none"))
+    if args.items:
+        misses += run_items(codes, args.items, args.seed)
+    if not args.no_hplt:
+        misses += run_hplt()
+    print(
+        "\ngoals missed (surface checks for surface corruptions, oracle back-translation for the rest): "
+        + ("; ".join(misses) or "none")
+    )
 
 
 if __name__ == "__main__":

@@ -37,3 +37,28 @@ def documents() -> list[str]:
 
 def sample_indices(n: int, seed: int = 0) -> list[int]:
     return sorted(random.Random(seed).sample(range(len(lines("en"))), n))
+
+
+HPLT = REPO.parent / "shared" / "data" / "hplt_prompts"
+HPLT_LANGS = ("bn", "es", "fr", "hi", "ru", "zh")
+
+
+def hplt_prompts() -> dict[str, list[str | None]]:
+    """The 50 human-translated prompts per language ('en' too), aligned by line; a malformed
+    line (hi line 50 upstream) is reported with file and line and stays None."""
+    import json
+
+    if not (HPLT / "test_en.jsonl").exists():
+        sys.exit(f"HPLT prompts not found at {HPLT} (see ../shared/data/README.md); nothing to measure")
+    out: dict[str, list[str | None]] = {}
+    for code in ("en", *HPLT_LANGS):
+        path = HPLT / f"test_{code}.jsonl"
+        rows: list[str | None] = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            try:
+                rows.append(json.loads(line)["prompt"])
+            except (json.JSONDecodeError, KeyError) as exc:
+                print(f"{path}:{number}: skipped, not a prompt row ({exc})", file=sys.stderr)
+                rows.append(None)
+        out[code] = rows
+    return out

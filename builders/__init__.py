@@ -20,6 +20,11 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
+# A builder that keeps an older version of a check says why: builder name → {check name: reason}.
+# tests/test_quality_versions.py fails on any other older version (okapi.quality.versions).
+OLDER_CHECKS: dict[str, dict[str, str]] = {}
+
+
 # Datasets whose shape a user may choose (`okapi build NAME --set option=value`): name → factory.
 FACTORIES: dict[str, Callable[..., Builder]] = {"rankings": rankings.make}
 

@@ -4,12 +4,12 @@ import pyarrow as pa
 
 from okapi.builder import MESSAGES, Builder
 from okapi.quality import (
-    BackTranslationScore,
+    BackTranslationScoreV2,
     Chatter,
     Duplicates,
-    Ending,
-    LangIdV2,
-    LengthRatio,
+    EndingV2,
+    LangIdV3,
+    LengthRatioV2,
     NumbersV3,
     Preserved,
     Refusal,
@@ -21,21 +21,24 @@ from okapi.sources import NO_INPUT_MARKERS, SourceSpec
 from okapi.steps.translate import TranslateSettings
 
 FIELDS = ("instruction", "input", "output")
+# Kinds of field for the length and ending rules (calibrated per kind: quality/calibration.py).
+KINDS = (("instruction", "instruction"), ("input", "sentence"), ("output", "answer"))
 
 
 def quality_checks(*, min_length_z: float, max_length_z: float, min_bt_chrf: float) -> tuple:
     """The checks of one tier. Thresholds measured on NTREX-128: benchmarks/quality_filter.py."""
     return (
-        LangIdV2(min_letters=15),
+        LangIdV3(min_letters=15),
         ScriptV2(min_fraction=0.5),
         Refusal(),
         Chatter(),
         UntranslatedV2(min_words=3, max_copied_share=0.8),
         NumbersV3(min_fraction=1.0, min_digits=2, may_spell_out=99),
         Preserved(min_fraction=1.0),
-        Ending(max_z_open=-1.0),
-        LengthRatio(min_z=min_length_z, max_z=max_length_z),
-        BackTranslationScore(FIELDS, min_chrf=min_bt_chrf),  # scored when the build back-translates
+        EndingV2(kinds=KINDS, max_z_open=-1.0),
+        LengthRatioV2(kinds=KINDS, min_z=min_length_z, max_z=max_length_z),
+        # scored when the build back-translates; each field of 20+ characters on its own too
+        BackTranslationScoreV2(FIELDS, min_chrf=min_bt_chrf, min_field_chrf=min_bt_chrf - 10),
         Duplicates(max_similarity=0.9),
     )
 

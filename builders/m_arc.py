@@ -6,7 +6,13 @@ import pyarrow as pa
 
 from okapi.benchmarks import ItemSpec
 from okapi.builder import Builder
-from okapi.builders.m_common import BENCHMARK_LICENSE, checks_by_tier, quality_checks, translate_settings
+from okapi.builders.m_common import (
+    BENCHMARK_LICENSE,
+    checks_by_tier,
+    field_kinds,
+    quality_checks,
+    translate_settings,
+)
 from okapi.builders.m_sources import ARC_OPTIONS, arc_item, read_items
 from okapi.records import Example
 from okapi.sources import SourceSpec
@@ -14,6 +20,8 @@ from okapi.sources import SourceSpec
 SPEC = ItemSpec(
     text_fields=("instruction",), option_fields=ARC_OPTIONS, answer_key="answer", answer_labels=tuple("ABCDE")
 )
+
+KINDS = field_kinds(SPEC)
 
 
 def arc_row(item: Example) -> dict:
@@ -41,8 +49,8 @@ BUILDER = Builder(
         "answer": pa.string(),
     },
     to_row=arc_row,
-    checks=quality_checks(SPEC.translated, min_bt_chrf=35.0),
-    checks_by_tier=checks_by_tier(SPEC.translated),
+    checks=quality_checks(SPEC, KINDS, min_bt_chrf=35.0),
+    checks_by_tier=checks_by_tier(SPEC, KINDS),
     translate=translate_settings(SPEC),
     license=BENCHMARK_LICENSE,
     task_categories=("multiple-choice", "question-answering"),

@@ -2,15 +2,17 @@
 
 from okapi.benchmarks import ItemSpec
 from okapi.quality import (
-    BackTranslationScore,
+    BackTranslationScoreV2,
     Chatter,
-    Ending,
-    LangIdV2,
-    LengthRatio,
-    Numbers,
+    EndingV2,
+    ItemFields,
+    ItemValid,
+    LangIdV3,
+    LengthRatioV2,
+    NumbersV3,
     Preserved,
     Refusal,
-    Script,
+    ScriptV2,
     UntranslatedV2,
 )
 from okapi.steps.translate import TranslateSettings
@@ -26,26 +28,40 @@ def translate_settings(spec: ItemSpec) -> TranslateSettings:
     )
 
 
-def quality_checks(fields: tuple[str, ...], *, min_bt_chrf: float) -> tuple:
-    """The instruction data's checks, without near-duplicate removal (HellaSwag items share
-    contexts on purpose) and with `min_words=5` for copies (options are often names or titles)."""
-    return (
-        LangIdV2(min_letters=15),
-        Script(min_fraction=0.5),
-        Refusal(),
-        Chatter(),
-        UntranslatedV2(min_words=5, max_copied_share=0.8),
-        Numbers(min_fraction=1.0),
-        Preserved(min_fraction=1.0),
-        Ending(),
-        LengthRatio(min_z=-4.0, max_z=4.0),
-        BackTranslationScore(fields, min_chrf=min_bt_chrf),  # scored when the build back-translates
+def field_kinds(spec: ItemSpec, *, text_kind: str = "question") -> tuple[tuple[str, str], ...]:
+    """Options are short options; the question (or context) fields are `text_kind`."""
+    return tuple((name, text_kind) for name in spec.text_fields) + tuple(
+        (name, "option") for name in spec.option_fields
     )
 
 
-def checks_by_tier(fields: tuple[str, ...]) -> dict[str, tuple]:
+def quality_checks(spec: ItemSpec, kinds: tuple[tuple[str, str], ...], *, min_bt_chrf: float) -> tuple:
+    """The instruction data's checks in their current versions, judged per kind of field, without
+    near-duplicate removal (HellaSwag items share contexts on purpose) and with `min_words=5`
+    for copies (options are often names or titles); plus the item checks: the builders' item
+    validation (so audits run it too) and defects of single fields."""
+    return (
+        ItemValid(spec),
+        ItemFields(spec, min_copied=2, min_phrase_words=3, min_answer_letters=4),
+        LangIdV3(min_letters=15, min_field_letters=25),  # options are short: judged from 25 letters
+        ScriptV2(min_fraction=0.5),
+        Refusal(),
+        Chatter(),
+        UntranslatedV2(min_words=5, max_copied_share=0.8),
+        NumbersV3(min_fraction=1.0, min_digits=2, may_spell_out=99),
+        Preserved(min_fraction=1.0),
+        EndingV2(kinds=kinds, max_z_open=-1.0),
+        LengthRatioV2(kinds=kinds, min_z=-3.25, max_z=3.5),
+        # scored when the build back-translates: the item, each field, and options against each other
+        BackTranslationScoreV2(
+            spec.translated, min_chrf=min_bt_chrf, min_field_chrf=min_bt_chrf - 10, options=spec.option_fields
+        ),
+    )
+
+
+def checks_by_tier(spec: ItemSpec, kinds: tuple[tuple[str, str], ...]) -> dict[str, tuple]:
     return {
-        "high": quality_checks(fields, min_bt_chrf=40.0),
-        "medium": quality_checks(fields, min_bt_chrf=35.0),
-        "low": quality_checks(fields, min_bt_chrf=30.0),
+        "high": quality_checks(spec, kinds, min_bt_chrf=40.0),
+        "medium": quality_checks(spec, kinds, min_bt_chrf=35.0),
+        "low": quality_checks(spec, kinds, min_bt_chrf=30.0),
     }

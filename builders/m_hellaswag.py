@@ -18,6 +18,15 @@ SPEC = ItemSpec(
     answer_labels=("0", "1", "2", "3"),
 )
 
+# The activity label is a short title; endings are sentence completions judged like options
+# (a lost final full stop is not a cut); the contexts are news-like sentences.
+KINDS = (
+    ("activity_label", "option"),
+    ("ctx_a", "sentence"),
+    ("ctx_b", "sentence"),
+    *((name, "option") for name in HELLASWAG_ENDINGS),
+)
+
 
 def hellaswag_row(item: Example) -> dict:
     fields = item.fields
@@ -52,8 +61,8 @@ BUILDER = Builder(
         "label": pa.string(),
     },
     to_row=hellaswag_row,
-    checks=quality_checks(SPEC.translated, min_bt_chrf=35.0),
-    checks_by_tier=checks_by_tier(SPEC.translated),
+    checks=quality_checks(SPEC, KINDS, min_bt_chrf=35.0),
+    checks_by_tier=checks_by_tier(SPEC, KINDS),
     translate=translate_settings(SPEC),
     license=BENCHMARK_LICENSE,
     task_categories=("multiple-choice", "text-generation"),

@@ -4,7 +4,13 @@ import pyarrow as pa
 
 from okapi.benchmarks import ItemSpec
 from okapi.builder import Builder
-from okapi.builders.m_common import BENCHMARK_LICENSE, checks_by_tier, quality_checks, translate_settings
+from okapi.builders.m_common import (
+    BENCHMARK_LICENSE,
+    checks_by_tier,
+    field_kinds,
+    quality_checks,
+    translate_settings,
+)
 from okapi.builders.m_sources import MMLU_OPTIONS, MmluItems, read_items
 from okapi.records import Example
 from okapi.sources import LoadedSource, SourceSpec
@@ -12,6 +18,8 @@ from okapi.sources import LoadedSource, SourceSpec
 SPEC = ItemSpec(
     text_fields=("instruction",), option_fields=MMLU_OPTIONS, answer_key="answer", answer_labels=tuple("ABCD")
 )
+
+KINDS = field_kinds(SPEC)
 
 
 def read_mmlu(source: str, split: str, limit: int | None) -> LoadedSource:
@@ -46,8 +54,8 @@ BUILDER = Builder(
         "subject": pa.string(),
     },
     to_row=mmlu_row,
-    checks=quality_checks(SPEC.translated, min_bt_chrf=35.0),
-    checks_by_tier=checks_by_tier(SPEC.translated),
+    checks=quality_checks(SPEC, KINDS, min_bt_chrf=35.0),
+    checks_by_tier=checks_by_tier(SPEC, KINDS),
     translate=translate_settings(SPEC),
     license=BENCHMARK_LICENSE,
     task_categories=("multiple-choice", "question-answering"),

@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from okapi.builder import Builder
 from okapi.prompts.respond import prompt_text
-from okapi.quality import LangId, Refusal, Script, Untranslated
+from okapi.quality import LangIdV3, Refusal, ScriptV2, UntranslatedV2
 from okapi.records import Example
 from okapi.sources import NO_INPUT_MARKERS, SourceSpec
 from okapi.steps.rank import JudgeStep, RespondStep, response_fields
@@ -85,7 +85,7 @@ def make(responses: int = 4, pairs: str = "all", both_orders: bool = False) -> B
             "judge_raw": pa.string(),
         },
         to_row=partial(preference_rows, k=k, pairs=pairs),
-        checks=(LangId(min_letters=15), Script(min_fraction=0.5), Refusal(), Untranslated(min_words=3)),
+        checks=(LangIdV3(min_letters=15), ScriptV2(min_fraction=0.5), Refusal(), UntranslatedV2(min_words=3)),
         translate=TranslateSettings(max_records_per_request=8, max_chars_per_request=2000, max_attempts=3),
         steps=(RespondStep(k=k, temperature=0.7, top_p=0.95), JudgeStep(k=k, both_orders=both_orders)),
         task_categories=("text-generation", "reinforcement-learning"),

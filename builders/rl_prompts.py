@@ -4,7 +4,7 @@ import pyarrow as pa
 
 from okapi.builder import Builder
 from okapi.prompts.respond import prompt_text
-from okapi.quality import LangId, Refusal, Script, Untranslated
+from okapi.quality import LangIdV3, Refusal, ScriptV2, UntranslatedV2
 from okapi.records import Example
 from okapi.sources import NO_INPUT_MARKERS, SourceSpec
 
@@ -30,7 +30,7 @@ BUILDER = Builder(
     ),
     columns={"id": pa.string(), "instruction": pa.string(), "input": pa.string(), "prompt": pa.string()},
     to_row=prompt_row,
-    checks=(LangId(min_letters=15), Script(min_fraction=0.5), Refusal(), Untranslated(min_words=3)),
+    checks=(LangIdV3(min_letters=15), ScriptV2(min_fraction=0.5), Refusal(), UntranslatedV2(min_words=3)),
     task_categories=("text-generation", "reinforcement-learning"),
     card_template="rl-prompts.md.j2",
 )

@@ -248,6 +248,7 @@ def assemble_language(
     failed: Counter[str] = Counter()
     steps: dict[str, dict[str, int]] = {}
     step_rejected: dict[str, Counter[str]] = {}
+    served: dict[str, set[str]] = {}
     records_in = backtranslated = kept = 0
 
     def reject(row: dict[str, Any]) -> None:
@@ -267,6 +268,8 @@ def assemble_language(
             totals["out"] += counts["out"]
         for name, counts in done["step_rejected"].items():
             step_rejected.setdefault(name, Counter()).update(counts)
+        for role, names in done.get("served_models", {}).items():
+            served.setdefault(role, set()).update(names)
         for row in files.rejects():
             reject(row)
         checked = Checked()
@@ -295,6 +298,8 @@ def assemble_language(
         "backtranslated": backtranslated,
         "steps": steps,
         "checks": [repr(c) for c in checks],
+        # per role, the models the servers said answered (not only the one asked for)
+        "served_models": {role: sorted(names) for role, names in sorted(served.items())},
     }
     for step in builder.steps:
         entry |= step.summary(steps[step.name]["out"], dict(step_rejected.get(step.name, {})))

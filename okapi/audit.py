@@ -15,7 +15,7 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,25 @@ def _file_rows(path: Path) -> Iterator[dict[str, Any]]:
         raise AuditError(f"{path}: unsupported file type {suffix!r}; use .json, .jsonl or .parquet")
 
 
+def _files_of(folder: Path, files: list[Path], lang: str) -> list[Path]:
+    """The files of one language in a folder holding several (`<lang>/` folders or `<lang>.jsonl`):
+    reading them all would judge 25 languages' text as `lang` and reject everything silently."""
+    from okapi.languages import LANGUAGES
+
+    by_lang = {
+        p: next((part for part in (*p.relative_to(folder).parent.parts, p.stem) if part in LANGUAGES), None)
+        for p in files
+    }
+    found = sorted({code for code in by_lang.values() if code})
+    if not found or found == [lang]:
+        return files
+    if lang not in found:
+        raise AuditError(
+            f"{folder} holds translations in {', '.join(found)}, not in {lang!r}; name one of them with --lang"
+        )
+    return [p for p, code in by_lang.items() if code == lang]
+
+
 def read_rows(location: str, lang: str | None = None, split: str = "train") -> list[dict[str, Any]]:
     """Rows of a file, a folder (Hub layout `<lang>/*.parquet`, or data files) or a Hub dataset id."""
     path = Path(location)
@@ -62,6 +81,8 @@ def read_rows(location: str, lang: str | None = None, split: str = "train") -> l
         folder = path / lang if lang and (path / lang).is_dir() else path
         files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".parquet", ".jsonl", ".json"))
         files = [p for p in files if "rejects" not in p.parts and p.name not in ("stats.json", "report.json")]
+        if lang and folder == path:
+            files = _files_of(path, files, lang)
         if not files:
             raise AuditError(f"{folder}: no .parquet, .jsonl or .json files")
         return [row for p in files for row in _file_rows(p)]
@@ -74,6 +95,23 @@ def read_rows(location: str, lang: str | None = None, split: str = "train") -> l
     except (FileNotFoundError, ValueError, ConnectionError) as exc:
         raise AuditError(f"could not load {location!r} (config {lang!r}, split {split!r}): {exc}") from None
     return list(data)
+
+
+def _shared_text_fields(
+    english: list[dict[str, Any]], translations: list[dict[str, Any]], id_field: str
+) -> tuple[str, ...]:
+    """String fields of any English row that the translations have too, in first-seen order.
+
+    All rows count (an ARC item's `option_e` exists only on 5-option items); a field whose values
+    are all labels of one or two characters (an answer letter) is not text to check.
+    """
+    names: dict[str, bool] = {}
+    for row in english:
+        for key, value in row.items():
+            if key != id_field and isinstance(value, str):
+                names[key] = names.get(key, False) or len(value.strip()) > 2
+    translated = {k for row in translations for k in row}
+    return tuple(k for k, is_text in names.items() if is_text and k in translated)
 
 
 @dataclass(frozen=True)
@@ -99,10 +137,17 @@ def join_by_id(
     Values in `blank_values` (the builder's '<noinput>', 'N/A'…) count as empty, as in a build.
     """
     if fields is None:
-        shared = [k for k, v in english[0].items() if isinstance(v, str) and k != id_field]
-        fields = tuple(k for k in shared if k in translations[0])
+        fields = _shared_text_fields(english, translations, id_field)
         if not fields:
             raise AuditError("the source and translations share no text field; name them with --fields")
+    for side, rows in (("English source", english), ("translations", translations)):
+        absent = [name for name in fields if not any(name in row for row in rows)]
+        if absent:
+            have = sorted({k for row in rows[:100] for k in row})
+            raise AuditError(
+                f"the {side} rows have no field {', '.join(map(repr, absent))} (they have: {', '.join(have)}); "
+                "nothing would be checked"
+            )
 
     def key(row: dict[str, Any], n: int, where: str) -> str:
         if by_order:
@@ -144,6 +189,14 @@ def join_by_id(
     return Joined(sources, translated, rejects, fields)
 
 
+def _audited(check: Any, fields: tuple[str, ...]) -> Any:
+    """Back-translation scores the fields the audit reads (the builder names its own)."""
+    if not isinstance(check, BackTranslationScore):
+        return check
+    options = tuple(name for name in getattr(check, "options", ()) if name in fields)
+    return replace(check, fields=fields, **({"options": options} if hasattr(check, "options") else {}))
+
+
 def audit(
     joined: Joined,
     lang: Language,
@@ -157,10 +210,7 @@ def audit(
     """Score the joined translations with `checks`; write data, rejects and stats. Returns stats."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    checks = tuple(
-        BackTranslationScore(joined.fields, c.min_chrf) if isinstance(c, BackTranslationScore) else c
-        for c in checks
-    )
+    checks = tuple(_audited(c, joined.fields) for c in checks)
     english: dict[str, Example] = {}
     failed: list[Reject] = []
     if backtranslate_role:

@@ -42,6 +42,7 @@ from okapi.workdir import (
     Source,
     SourcePlan,
     WorkDir,
+    check_out_dir,
     read_json,
     write_json,
 )
@@ -131,7 +132,7 @@ def build(
     if part is not None and not 0 <= part[0] < part[1]:
         raise ValueError(f"--shard I/N needs 0 <= I < N, not {part[0]}/{part[1]}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_out_dir(out_dir, [lang.code for lang in langs])
     previous = assemble.read_stats(out_dir).get("builder")
     if previous not in (None, builder.name):
         raise ValueError(f"{out_dir} holds a {previous!r} build; use another --out")
@@ -160,17 +161,18 @@ def build(
             for shard, s in enumerate(plan.shards)
         }
         mine = [s for s in range(len(plan.shards)) if part is None or s % part[1] == part[0]]
-        pending = [
-            (lang, shard)
-            for lang in langs
-            for shard in mine
-            if not work.unit(lang.code, shard).done(prints[lang.code, shard])
-        ]
+        done = {(lang, shard): work.unit(lang.code, shard).done(prints[lang.code, shard])
+                for lang in langs for shard in mine}  # fmt: skip
         if assemble_only:
-            missing = [(lang.code, shard) for lang, shard in pending]
+            missing = [(lang.code, shard) for (lang, shard), record in done.items() if record is None]
             if missing:
                 raise IncompleteBuild(_missing_message(missing, read_json(work.source / "parts.json")))
-            pending = []
+        # A unit whose records failed in transport (endpoint down, retries spent) runs again: its
+        # answered requests come from the cache, the failed ones are sent again.
+        pending = [
+            unit for unit, record in done.items()
+            if not assemble_only and (record is None or record.get("transport_failures"))
+        ]  # fmt: skip
         workers = default_workers() if workers is None else workers
         run = _Run(
             client, builder, work, plan, split, prints, backtranslate_role, workers, check_pool(workers)
@@ -315,7 +317,8 @@ def _write_stats(
         stats = assemble.read_stats(out_dir)
         languages = stats.get("languages", {})
         for code, entry in sorted(entries.items()):
-            entry = {**entry, "run": run}
+            entry = dict(entry)
+            entry["run"] = run | {"served_models": entry.pop("served_models")}
             languages[code] = (
                 assemble.merge_split_stats(languages.get(code), split, entry) if split else entry
             )

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 from okapi.languages import LANGUAGES, UnknownLanguageError, parse_languages
@@ -38,6 +39,12 @@ def _cache_dir(value: str | None) -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "okapi"
 
 
+def _positive(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", help="dataset to build (e.g. instructions, m_arc)")
     p.add_argument(
@@ -55,7 +62,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         required=True,
         help="target codes (vi,fr), a tier (high|medium|low) or 'okapi' (all 26)",
     )
-    p.add_argument("--limit", type=int, help="use only the first N source rows")
+    p.add_argument("--limit", type=_positive, help="use only the first N source rows")
     p.add_argument(
         "--set",
         action="append",
@@ -106,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument(
         "--shard-size",
-        type=int,
+        type=_positive,
         default=DEFAULT_SHARD_SIZE,
         help=f"source records per unit (default {DEFAULT_SHARD_SIZE}); memory follows it, not the source",
     )
@@ -133,11 +140,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     p.add_argument("--rpm", type=float, help="server-side requests per minute; more get 429")
     p.add_argument(
+        "--rate-limit-mode",
+        choices=("window", "bucket"),
+        default="window",
+        help="how --rpm is counted: a sliding window (default) or a token bucket refilling rpm/60 per second",
+    )
+    p.add_argument("--window", type=float, default=60.0, help="window of --rpm in window mode, s (60)")
+    p.add_argument(
+        "--ratelimit-headers", action="store_true", help="send OpenAI's x-ratelimit-* headers (with --rpm)"
+    )
+    p.add_argument("--max-concurrent", type=int, help="requests answered at once; more wait in line")
+    p.add_argument("--served-model", help="model name in answers (default: the one asked for)")
+    p.add_argument(
         "--fault",
         action="append",
         default=[],
         metavar="NAME=RATE",
-        help="inject a fault with a probability: 429, 500, timeout, truncate, malformed, wrong_language, refusal",
+        help="inject a fault with a probability: 429, quota, 500, timeout, truncate, malformed, "
+        "wrong_language, refusal",
     )
 
     p = sub.add_parser("generate", help="grow an English instruction pool with Self-Instruct (Alpaca)")
@@ -149,6 +169,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt-file", help="generation prompt (default: okapi's wording of Alpaca's)")
     p.add_argument("--requests-per-round", type=int, default=8)
     p.add_argument("--seed", type=int, default=0, help="sampling seed: same seed + cache = same pool")
+    p.add_argument(
+        "--patience",
+        type=_positive,
+        default=10,
+        help="stop after this many rounds in a row with no new instruction",
+    )
+    p.add_argument("--max-requests", type=_positive, help="stop before asking more requests than this")
+    p.add_argument("--budget", type=float, metavar="USD", help="stop once the generator's cost reaches this")
     p.add_argument("--config", help="run config (TOML); the `generator` role is used")
     p.add_argument("--model", help="model (overrides the run config)")
     p.add_argument("--base-url", help="endpoint (overrides the run config and $OPENAI_BASE_URL)")
@@ -213,11 +241,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_CLIENTS: list = []  # this run's LLM clients, to say on Ctrl-C what is already cached
+
+
 def _client(args: argparse.Namespace, cache_dir: Path):
     from okapi.llm import LLMClient, ResponseCache, load_run_config
 
     config = load_run_config(args.config, model=args.model, base_url=args.base_url)
-    return LLMClient(config, ResponseCache(cache_dir / "responses.sqlite"))
+    _CLIENTS.append(LLMClient(config, ResponseCache(cache_dir / "responses.sqlite")))
+    return _CLIENTS[-1]
+
+
+class Unfinished(RuntimeError):
+    """The job ran but did not do all of it (records failed in transport, a target missed): exit 1."""
 
 
 def dataset_options(items: list[str]) -> dict[str, str]:
@@ -256,7 +292,9 @@ def cmd_estimate(args: argparse.Namespace) -> None:
     client = _client(args, _cache_dir(args.cache_dir))
     rows = estimate(builder, loaded.examples, langs, client, args.backtranslate)
     print(f"{len(loaded.examples)} source records × {len(langs)} languages")
-    print(format_estimate(rows, {row.role: client.config.role(row.role).model for row in rows}))
+    roles = {row.role: client.config.role(row.role) for row in rows}
+    unpriced = {r for r, c in roles.items() if not (c.price_input_per_mtok or c.price_output_per_mtok)}
+    print(format_estimate(rows, {r: c.model for r, c in roles.items()}, unpriced))
 
 
 def _print_summary(stats: dict, out: Path) -> None:
@@ -315,6 +353,17 @@ def cmd_build(args: argparse.Namespace) -> None:
         print(f"  okapi build {args.dataset} ... --out {args.out} --assemble")
         return
     _print_summary(stats, Path(args.out))
+    failed: Counter[str] = Counter()
+    for lang in langs:
+        for reason, n in stats["languages"][lang.code]["rejected"].items():
+            if reason.startswith("request_failed."):
+                failed[reason] += n
+    if failed:
+        reasons = ", ".join(f"{reason}={n}" for reason, n in failed.most_common())
+        raise Unfinished(
+            f"{sum(failed.values())} records failed in transport ({reasons}); they are in rejects/ for "
+            "now: re-run the same command to resume (answered requests come from the cache)"
+        )
 
 
 def cmd_offline_server(args: argparse.Namespace) -> None:
@@ -329,7 +378,18 @@ def cmd_offline_server(args: argparse.Namespace) -> None:
             faults[name] = float(rate)
         except ValueError:
             raise ValueError(f"--fault {spec!r}: expected NAME=RATE, e.g. 429=0.1") from None
-    server = OfflineServer(ServerConfig(faults, args.latency, args.rpm))
+    server = OfflineServer(
+        ServerConfig(
+            faults,
+            args.latency,
+            args.rpm,
+            rate_limit_mode=args.rate_limit_mode,
+            window_s=args.window,
+            ratelimit_headers=args.ratelimit_headers,
+            max_concurrent=args.max_concurrent,
+            served_model=args.served_model,
+        )
+    )
 
     async def serve() -> None:
         await server.start(args.port)
@@ -352,14 +412,30 @@ def cmd_generate(args: argparse.Namespace) -> None:
         Path(args.prompt_file).read_text(encoding="utf-8").rstrip() if args.prompt_file else DEFAULT_PROMPT
     )
     settings = SelfInstructSettings(
-        target=args.num, requests_per_round=args.requests_per_round, seed=args.seed
+        target=args.num,
+        requests_per_round=args.requests_per_round,
+        seed=args.seed,
+        patience=args.patience,
+        max_requests=args.max_requests,
+        budget_usd=args.budget,
     )
     client = _client(args, _cache_dir(args.cache_dir))
+    generator = client.config.role(settings.role)
+    if args.budget is not None and not (generator.price_input_per_mtok or generator.price_output_per_mtok):
+        raise ValueError(
+            "--budget needs the generator's prices: set price_input_per_mtok and price_output_per_mtok "
+            "in the run config (--config)"
+        )
     stats = generate_pool(
         client, seeds, settings, Path(args.out), prompt=prompt, progress=not args.no_progress
     )
     rejected = ", ".join(f"{r}={n}" for r, n in stats["rejected"].items()) or "none"
     print(f"kept {stats['kept']} new instructions in {stats['rounds']} rounds; dropped: {rejected}")
+    if stats["kept"] < args.num:
+        raise Unfinished(
+            f"kept {stats['kept']} of the {args.num} instructions asked for: stopped after {stats['stopped']}; "
+            "the pool so far is written, and a re-run with a higher limit continues from the cache"
+        )
 
 
 def cmd_split(args: argparse.Namespace) -> None:
@@ -491,6 +567,17 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         commands[args.command](args)
+    except KeyboardInterrupt:
+        answered = sum(client.usage.total().requests for client in _CLIENTS)
+        print(
+            f"\nokapi: interrupted; the {answered} answers received in this run are cached and finished "
+            "units kept: re-run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    except Unfinished as exc:
+        print(f"okapi: {exc}", file=sys.stderr)
+        return 1
     except (
         UnknownLanguageError,
         UnknownBuilderError,

@@ -73,20 +73,23 @@ def estimate(
     return rows
 
 
-def format_estimate(rows: list[EstimateRow], models: dict[str, str]) -> str:
+def format_estimate(rows: list[EstimateRow], models: dict[str, str], unpriced: set[str] = frozenset()) -> str:
+    """A table per language and role; roles in `unpriced` (no price configured) cost `?`, not $0."""
     header = f"{'lang':<6}{'role':<12}{'requests':>10}{'cached':>8}{'prompt tok':>12}{'output tok':>12}{'cost USD':>11}"
     lines = [header]
     total = EstimateRow("total", "")
     for r in rows:
+        cost = "?" if r.role in unpriced else f"{r.cost_usd:.4f}"
         lines.append(
             f"{r.lang:<6}{r.role:<12}{r.requests:>10}{r.cached:>8}{r.prompt_tokens:>12}"
-            f"{r.completion_tokens:>12}{r.cost_usd:>11.4f}"
+            f"{r.completion_tokens:>12}{cost:>11}"
         )
         for name in ("requests", "cached", "prompt_tokens", "completion_tokens", "cost_usd"):
             setattr(total, name, getattr(total, name) + getattr(r, name))
+    cost = "unknown" if unpriced & {r.role for r in rows} else f"{total.cost_usd:.4f}"
     lines.append(
         f"{total.lang:<18}{total.requests:>10}{total.cached:>8}{total.prompt_tokens:>12}"
-        f"{total.completion_tokens:>12}{total.cost_usd:>11.4f}"
+        f"{total.completion_tokens:>12}{cost:>11}"
     )
     lines.append(
         "models: "
@@ -95,4 +98,11 @@ def format_estimate(rows: list[EstimateRow], models: dict[str, str]) -> str:
         " and generated responses; retries not included; prices come from the run config"
         " ([default] price_input_per_mtok, price_output_per_mtok)"
     )
+    missing = sorted(unpriced & {r.role for r in rows})
+    if missing:
+        lines.append(
+            f"price unknown for {', '.join(missing)}: no price is configured, so the cost is not $0 but "
+            "unknown; set price_input_per_mtok and price_output_per_mtok (USD per million tokens) in "
+            "the run config's [default] or [roles.<role>] table"
+        )
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from okapi.records import Example
 from okapi.sources import SourceError, SourceSpec, load_source
 from okapi.split import split_by_hash
 from okapi.steps.selfinstruct import SelfInstructSettings, generate
+from okapi.workdir import check_out_dir
 
 POOL_SCHEMA = pa.schema(
     [
@@ -62,7 +63,7 @@ def generate_pool(
     prompt: str,
     progress: bool = True,
 ) -> dict[str, Any]:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_out_dir(out_dir, ["en"])
 
     async def run():
         with tqdm(
@@ -86,6 +87,8 @@ def generate_pool(
         "seed_tasks": len(seeds),
         "kept": len(result.kept),
         "rounds": result.rounds,
+        "requests": result.requests,
+        "stopped": result.stopped,
         "rejected": dict(sorted(Counter(r.reason for r in result.rejects).items())),
         "settings": asdict(settings),
         "models": {settings.role: client.config.role(settings.role).model},

@@ -191,13 +191,18 @@ def summarize(data: dict[str, LanguageData], worst_per_language: int = 9) -> dic
                 medians[score] = round(statistics.median(kept_values + rejected_values), 4)
                 histograms[score] = _histogram(kept_values, rejected_values)
         reasons = Counter(reason for r in entry.rejects for reason in _reasons_of(r))
+        not_run = _not_run(entry.stats)
         out["languages"][code] = {
             "name": LANGUAGES[code].name if code in LANGUAGES else code,
             "tier": LANGUAGES[code].tier if code in LANGUAGES else "",
             "rows_in": rows_in,
             "kept": kept,
             "kept_rate": round(kept / rows_in, 4) if rows_in else None,
-            "pass_rates": entry.stats.get("check_pass_rates", {}),
+            "pass_rates": {
+                name: None if name in not_run else rate
+                for name, rate in entry.stats.get("check_pass_rates", {}).items()
+            },
+            "not_run": not_run,
             "rejected": dict(Counter(r["reason"] for r in entry.rejects).most_common()),
             "reasons_all": dict(reasons.most_common()),
             "medians": medians,
@@ -261,6 +266,14 @@ def _svg_histogram(name: str, hist: dict[str, Any], width: int = 260, height: in
     )
 
 
+def _not_run(stats: dict[str, Any]) -> list[str]:
+    """Checks that judged every record but had nothing to judge: back-translation scores when no
+    record was back-translated pass 100% without meaning it."""
+    if stats.get("backtranslated", 0):
+        return []
+    return sorted(name for name in stats.get("check_pass_rates", {}) if name.startswith("backtranslation"))
+
+
 def render_html(report: dict[str, Any], title: str) -> str:
     languages = report["languages"]
     checks = sorted({c for lang in languages.values() for c in lang["pass_rates"]})
@@ -281,6 +294,9 @@ def render_html(report: dict[str, Any], title: str) -> str:
         ]
         for check in checks:
             value = lang["pass_rates"].get(check)
+            if check in lang.get("not_run", ()):
+                cells.append('<td class="muted" title="no record had what this check reads">not run</td>')
+                continue
             cells.append(
                 "<td>–</td>" if value is None else f'<td class="{_rate_class(value)}">{100 * value:.1f}</td>'
             )

@@ -73,11 +73,22 @@ def _json_array_rows(text: str, path: Path) -> Iterator[tuple[str, Any]]:
         index += 1
 
 
+def _not_utf8(path: Path, exc: UnicodeDecodeError, line: int) -> SourceError:
+    return SourceError(
+        f"{path}:{line}: not UTF-8 text (byte {exc.object[exc.start]:#04x}); a binary file, or text in "
+        f"another encoding: convert it, e.g. iconv -f latin1 -t utf-8 {path.name} > utf8.{path.suffix.lstrip('.')}"
+    )
+
+
 def file_rows(path: Path) -> Iterator[tuple[str, Any]]:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise _not_utf8(path, exc, number) from None
                 if not line.strip():
                     continue
                 try:
@@ -85,11 +96,21 @@ def file_rows(path: Path) -> Iterator[tuple[str, Any]]:
                 except json.JSONDecodeError as exc:
                     raise SourceError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
     elif suffix == ".json":
-        yield from _json_array_rows(path.read_text(encoding="utf-8"), path)
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path, exc, data.count(b"\n", 0, exc.start) + 1) from None
+        yield from _json_array_rows(text, path)
     elif suffix == ".parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        for number, row in enumerate(pq.read_table(path).to_pylist()):
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise SourceError(f"{path}: not a readable parquet file ({exc})") from None
+        for number, row in enumerate(table.to_pylist()):
             yield f"{path} row {number}", row
     else:
         raise SourceError(f"{path}: unsupported source type {suffix!r}; use .json, .jsonl or .parquet")

@@ -18,6 +18,7 @@ from typing import Any
 from okapi.builder import Builder
 from okapi.languages import Language
 from okapi.llm import LLMClient
+from okapi.llm.usage import served_scope
 from okapi.quality import check_records
 from okapi.records import Example, Reject
 from okapi.steps.backtranslate import backtranslate
@@ -54,6 +55,7 @@ def check_and_write(job: CheckJob) -> dict[str, Any]:
         "judged": dict(checked.judged),
         "failed": dict(checked.failed),
         "backtranslated": len(job.backtranslations),
+        "transport_failures": sum(r.reason.startswith("request_failed.") for r in rejects),
         **job.measured,
     }
     job.files.write(checked.kept, rejects, done)
@@ -118,16 +120,20 @@ async def request_unit(
     backtranslate_role: str | None,
     item_done: Callable[[], None],
 ) -> CheckJob:
-    """Every request of a unit; returns what its checks need (`check_and_write`, in a worker)."""
-    kept, rejects, measured = await request_steps(client, builder, examples, lang, item_done)
-    english: dict[str, Example] = {}
-    if backtranslate_role:
-        settings = replace(
-            builder.translate, role=backtranslate_role, validate_item=None
-        )  # validators judge X
-        english, _ = await backtranslate(client, kept, lang, builder.source.fields, settings, item_done)
-        for _ in range(len(examples) - len(kept)):
-            item_done()
+    """Every request of a unit; returns what its checks need (`check_and_write`, in a worker).
+
+    What it measured includes, per role, the models the servers said answered its requests."""
+    with served_scope() as served:
+        kept, rejects, measured = await request_steps(client, builder, examples, lang, item_done)
+        english: dict[str, Example] = {}
+        if backtranslate_role:
+            settings = replace(
+                builder.translate, role=backtranslate_role, validate_item=None
+            )  # validators judge X
+            english, _ = await backtranslate(client, kept, lang, builder.source.fields, settings, item_done)
+            for _ in range(len(examples) - len(kept)):
+                item_done()
+    measured["served_models"] = {role: sorted(names) for role, names in sorted(served.items())}
     checks = tuple(builder.checks_for(lang))
     sources = {e.id: e for e in examples}
     return CheckJob(files, fingerprint, lang, checks, kept, sources, english, rejects, measured)

@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -37,6 +38,49 @@ class BusyError(RuntimeError):
 
 class IncompleteBuild(RuntimeError):
     """Some units are not finished (another part of a distributed build, or a failed run)."""
+
+
+class OutputError(ValueError):
+    """`--out` cannot take this build: a file, not writable, or holding files okapi did not write."""
+
+
+# What okapi writes inside a config folder: `<split>-0000i-of-0000N.parquet`.
+_SHARD_FILE = re.compile(r"[A-Za-z0-9_.]+-\d{5}-of-\d{5}\.parquet")
+
+
+def check_out_dir(out_dir: Path, configs: Iterable[str]) -> None:
+    """Refuse, before anything is sent, a folder a build would spoil: okapi only replaces files
+    it wrote, in a folder that is new, empty, or an okapi build (`stats.json` or `.okapi/`)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"--out {out_dir} is a file; give a folder (new, empty, or an earlier okapi build)")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        if not (out_dir / "stats.json").exists() and not (out_dir / WORK).is_dir():
+            raise OutputError(
+                f"--out {out_dir} is not empty and is not an okapi build (no stats.json): okapi would "
+                "write its README.md, stats.json and config folders there; give a new or empty folder"
+            )
+        for config in configs:
+            folder = out_dir / config
+            if folder.exists() and not folder.is_dir():
+                raise OutputError(
+                    f"{folder} is a file where okapi writes the {config!r} config; move it away"
+                )
+            foreign = (
+                sorted(p.name for p in folder.iterdir() if not _SHARD_FILE.fullmatch(p.name))
+                if folder.is_dir()
+                else []
+            )
+            if foreign:
+                raise OutputError(
+                    f"{folder} holds {', '.join(foreign[:5])}, which okapi did not write; rebuilding "
+                    f"{config!r} replaces that folder, so move them away first"
+                )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"--out {out_dir} cannot be written ({exc.strerror}); choose another folder"
+        ) from None
 
 
 def write_atomic(path: Path, lines: Iterable[str]) -> None:

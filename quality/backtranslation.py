@@ -73,3 +73,51 @@ class BackTranslationScore:
         scores["bt_bleu"] = bleu("\n".join(hypotheses), "\n".join(references))
         keep = scores["bt_chrf"] >= self.min_chrf
         return CheckResult(scores, keep, None if keep else "low_backtranslation_chrf")
+
+
+@dataclass(frozen=True)
+class BackTranslationScoreV2(BackTranslationScore):
+    """`backtranslation_v1`, also judged field by field.
+
+    Over the whole record the fields that are right dominate the score: a multiple-choice item
+    with its question taken from another item, or two options swapped, still scored well
+    (19.9% of answer swaps caught on real items). Now a field of `min_field_chars` English
+    characters or more must reach `min_field_chrf` on its own, and an option whose
+    back-translation is closer to another option's English than to its own moved
+    (`option_order_changed`).
+    """
+
+    name: ClassVar[str] = "backtranslation_v2"
+    min_field_chrf: float = 0.0
+    min_field_chars: int = 20  # chrF of a few characters says little
+    options: tuple[str, ...] = ()  # option fields, compared with each other for swaps
+
+    def __call__(
+        self, translated: Example, source: Example, lang: Language, back: Example | None = None
+    ) -> CheckResult:
+        result = super().__call__(translated, source, lang, back)
+        if back is None or not result.keep:
+            return result
+        scores = result.scores
+        for name in self.fields:
+            field_chrf = scores.get(f"bt_chrf_{name}")
+            long_enough = len(bare(source.fields.get(name) or "")) >= self.min_field_chars
+            if field_chrf is not None and long_enough and field_chrf < self.min_field_chrf:
+                return CheckResult(scores, False, "low_backtranslation_chrf")
+        if self._swapped(source, back):
+            return CheckResult(scores, False, "option_order_changed")
+        return result
+
+    def _swapped(self, source: Example, back: Example) -> bool:
+        english = {name: bare(source.fields.get(name) or "") for name in self.options}
+        english = {name: text for name, text in english.items() if any(ch.isalpha() for ch in text)}
+        for name in english:
+            returned = bare(back.fields.get(name) or "")
+            own = chrf(returned, english[name])
+            if any(
+                chrf(returned, other) > own
+                for o, other in english.items()
+                if o != name and other != english[name]
+            ):
+                return True
+        return False

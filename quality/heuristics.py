@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from okapi.languages import Language
 from okapi.prompts.protect import MARKER, protect
-from okapi.quality.calibration import DEFAULT_LENGTH_RATIO, LENGTH_RATIO
+from okapi.quality.calibration import DEFAULT_LENGTH_RATIO, KIND_SPREAD, LENGTH_RATIO
 from okapi.quality.checks import CheckResult
 from okapi.quality.text import english_names, prose
 from okapi.records import Example
@@ -37,6 +37,23 @@ def length_z(english: str, translation: str, code: str) -> float:
     centre, a, b = LENGTH_RATIO.get(code, DEFAULT_LENGTH_RATIO)
     n_en = max(prose_length(english), 1)
     return (math.log(max(prose_length(translation), 1) / n_en) - centre) / math.sqrt(a * a + b * b / n_en)
+
+
+# Kinds of field a builder names (field → kind): their lengths and endings vary differently.
+SENTENCE, QUESTION, INSTRUCTION, ANSWER, OPTION = "sentence", "question", "instruction", "answer", "option"
+KINDS = (SENTENCE, QUESTION, INSTRUCTION, ANSWER, OPTION)
+FieldKinds = tuple[tuple[str, str], ...]  # ((field, kind), ...): a tuple keeps checks hashable
+
+
+def kind_of(name: str, kinds: FieldKinds) -> str:
+    """The kind a builder gave the field; fields it did not name are news-like sentences."""
+    return dict(kinds).get(name, SENTENCE)
+
+
+def kind_z(english: str, translation: str, code: str, kind: str) -> float:
+    """`length_z` for a kind of field: centre and spread measured on human translations of that kind."""
+    shift, scale = KIND_SPREAD.get(kind, (0.0, 1.0))
+    return (length_z(english, translation, code) - shift) / scale
 
 
 def _fields(translated: Example, source: Example):
@@ -66,6 +83,38 @@ class LengthRatio:
         for _, english, translation in _fields(translated, source):
             total_en, total_tr = total_en + prose_length(english), total_tr + prose_length(translation)
             z = length_z(english, translation, lang.code)
+            extreme = z if abs(z) > abs(extreme) else extreme
+        if not total_en:
+            return CheckResult({"length_ratio": None, "length_z": None})
+        scores = {"length_ratio": round(total_tr / total_en, 4), "length_z": round(extreme, 3)}
+        if extreme < self.min_z:
+            return CheckResult(scores, False, "too_short")
+        if extreme > self.max_z:
+            return CheckResult(scores, False, "too_long")
+        return CheckResult(scores)
+
+
+@dataclass(frozen=True)
+class LengthRatioV2:
+    """`length_ratio_v1` per kind of field: a short option, a question, an instruction, a long answer.
+
+    Version 1 judged every field as a news sentence: on real benchmark translations short options
+    and long answers drew most of its false rejects. Each kind's centre and spread come from human
+    translations of that kind (quality/calibration.py, KIND_SPREAD).
+    """
+
+    name: ClassVar[str] = "length_ratio_v2"
+    columns: ClassVar[dict[str, type]] = {"length_ratio": float, "length_z": float}
+    kinds: FieldKinds = ()
+    min_z: float = -3.0
+    max_z: float = 3.0
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
+        total_en = total_tr = 0
+        extreme = 0.0
+        for name, english, translation in _fields(translated, source):
+            total_en, total_tr = total_en + prose_length(english), total_tr + prose_length(translation)
+            z = kind_z(english, translation, lang.code, kind_of(name, self.kinds))
             extreme = z if abs(z) > abs(extreme) else extreme
         if not total_en:
             return CheckResult({"length_ratio": None, "length_z": None})
@@ -126,6 +175,42 @@ class Ending:
             if (want != "open" and got == "open" and short) or unclosed(translation) > unclosed(english):
                 reason = reason or "truncated"
             elif want == "question" and got != "question":
+                reason = reason or "answered_instead"
+        return CheckResult({"ending_kept": reason is None}, reason is None, reason)
+
+
+@dataclass(frozen=True)
+class EndingV2:
+    """`ending_v1` per kind of field.
+
+    - option: a final full stop lost (or added) is not a cut: "Speed." → "Geschwindigkeit" is
+      how translators write options; only a bracket left open counts.
+    - instruction: a question may become a polite imperative and back ("Can you help me plan…?"
+      → "Помоги спланировать…, пожалуйста."), so only a cut is judged.
+    - question, sentence, answer: as version 1.
+    """
+
+    name: ClassVar[str] = "ending_v2"
+    columns: ClassVar[dict[str, type]] = {"ending_kept": bool}
+    kinds: FieldKinds = ()
+    max_z_open: float = -0.5
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
+        reason = None
+        for name, english, translation in _fields(translated, source):
+            kind = kind_of(name, self.kinds)
+            want, got = ending(english), ending(translation)
+            if unclosed(translation) > unclosed(english):
+                reason = reason or "truncated"
+            elif kind == OPTION:
+                continue
+            elif (
+                want != "open"
+                and got == "open"
+                and kind_z(english, translation, lang.code, kind) < self.max_z_open
+            ):
+                reason = reason or "truncated"
+            elif want == "question" and got != "question" and kind != INSTRUCTION:
                 reason = reason or "answered_instead"
         return CheckResult({"ending_kept": reason is None}, reason is None, reason)
 

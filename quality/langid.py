@@ -25,6 +25,7 @@ from typing import ClassVar
 
 from okapi.languages import OKAPI_LANGUAGES, Language
 from okapi.quality.checks import CheckResult
+from okapi.quality.lookalikes import GROUPS, lookalike_verdict, marker_counts
 from okapi.quality.text import english_names, letters_besides, prose
 from okapi.records import Example
 
@@ -140,4 +141,59 @@ class LangIdV2:
         keep = label in accepted or second in accepted
         if {label, second} <= PAIRED and (letters := own_letters_decide(text, lang.code)) is not None:
             keep = letters  # the identifiers only hesitate between uk and ru: the letters say which
+        return scores, keep
+
+
+@dataclass(frozen=True)
+class LangIdV3(LangIdV2):
+    """`lang_id_v2`, with look-alike languages told apart by their own words (quality/lookalikes.py).
+
+    Version 2 accepted Hindi for a Marathi or Nepali target and any of sr/hr/bs for each other,
+    so a model answering in the neighbour language passed. Now the look-alike is accepted only
+    where the text is genuinely ambiguous: it is rejected when the marker words clearly point to
+    the look-alike, or when the identifiers name the look-alike (not the target) and the text has
+    some of its markers and none of the target's (not for sr/hr, which the identifiers confuse).
+    """
+
+    name: ClassVar[str] = "lang_id_v3"
+    columns: ClassVar[dict[str, type]] = {**LangIdV2.columns, "lookalike_markers": str}
+
+    def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
+        # Version 2 judged fields alone only when two were long: a multiple-choice item has one
+        # long question and short options, so a question in another language went unseen.
+        result = super().__call__(translated, source, lang)
+        fields = [name for name, value in translated.fields.items() if (value or "").strip()]
+        if not result.keep or len(fields) < 2:
+            return result
+        for name in fields:
+            text = " ".join(prose(translated, (name,)).split())
+            if letters_besides(text, english_names(prose(source, (name,)))) < self.min_field_letters:
+                continue
+            field_scores, field_keep = self._judge(text, lang)
+            if not field_keep:
+                return CheckResult(field_scores, False, "wrong_language")
+        return result
+
+    def _judge(self, text: str, lang: Language) -> tuple[dict[str, str | float], bool]:
+        scores, keep = super()._judge(text, lang)
+        group = GROUPS.get(lang.code)
+        scores["lookalike_markers"] = None
+        if not keep or not group:
+            return scores, keep
+        counts = marker_counts(text, group)
+        scores["lookalike_markers"] = " ".join(f"{code}:{counts[code]}" for code in group)
+        if lookalike_verdict(text, lang.code) is not None:
+            return scores, False
+        labels = {scores["lang_id_label"], scores["lang_id_second_label"]}
+        named = labels & set(group) - {lang.code}
+        # only where the identifiers tell the group apart: they name Croatian for most Serbian text
+        informed = lang.code not in ("sr", "hr")
+        if (
+            informed
+            and lang.code not in labels
+            and named
+            and counts[lang.code] == 0
+            and any(counts[c] for c in named)
+        ):
+            return scores, False
         return scores, keep

@@ -199,7 +199,7 @@ def test_benchmark_builders_are_registered_with_checks_and_one_item_per_request(
     for builder in (ARC, HELLASWAG, MMLU):
         assert builder.translate.max_records_per_request == 1 and builder.translate.validate_item
         names = [check.name for check in builder.checks]
-        assert "lang_id_v2" in names and "backtranslation_v1" in names
+        assert "lang_id_v3" in names and "backtranslation_v2" in names and "item_valid_v1" in names
         assert set(builder.checks_by_tier) == {"high", "medium", "low"}
 
 

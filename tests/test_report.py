@@ -54,7 +54,7 @@ def test_build_back_translates_and_keeps_scores_as_columns(built):
     out, stats = built
     vi = stats["languages"]["vi"]
     assert vi["backtranslated"] >= vi["kept"] > 0
-    assert "backtranslation_v1" in vi["check_pass_rates"] and "lang_id_v2" in vi["check_pass_rates"]
+    assert "backtranslation_v2" in vi["check_pass_rates"] and "lang_id_v3" in vi["check_pass_rates"]
     assert sum(vi["reasons_all"].values()) >= sum(vi["rejected"].values())
     assert "backtranslate" in stats["prompt_hashes"]
     rows = pq.read_table(next((out / "vi").glob("*.parquet"))).to_pylist()
@@ -190,3 +190,54 @@ def test_audit_reads_a_hub_layout_folder_and_back_translates(built, offline_serv
     assert vi["backtranslated"] == built_vi["kept"]
     rows = pq.read_table(audit_out / "vi" / "train-00000-of-00001.parquet").to_pylist()
     assert all(row["bt_chrf"] is not None for row in rows)
+
+
+def test_report_says_a_check_did_not_run_instead_of_a_full_pass(tmp_path):
+    from okapi.report import load_folder, render_html, summarize
+
+    folder = tmp_path / "out"
+    (folder / "vi").mkdir(parents=True)
+    stats = {
+        "languages": {
+            "vi": {
+                "source_rows": 1,
+                "kept": 1,
+                "backtranslated": 0,
+                "check_pass_rates": {"backtranslation_v2": 1.0, "lang_id_v3": 1.0},
+            }
+        }
+    }
+    (folder / "stats.json").write_text(json.dumps(stats))
+    import pyarrow as pa
+
+    pq.write_table(
+        pa.Table.from_pylist([{"id": "r1", "text": "Xin chào"}]),
+        folder / "vi" / "train-00000-of-00001.parquet",
+    )
+    report = summarize(load_folder(folder))
+    vi = report["languages"]["vi"]
+    assert vi["not_run"] == ["backtranslation_v2"] and vi["pass_rates"]["backtranslation_v2"] is None
+    assert "not run" in render_html(report, "t")
+
+
+def test_audit_refuses_what_would_pass_silently(tmp_path):
+    from okapi.audit import AuditError, join_by_id, read_rows
+
+    english = [
+        {"id": "1", "instruction": "What is 2 + 2?", "option_a": "four", "answer": "A"},
+        {"id": "2", "instruction": "Name a colour.", "option_a": "red", "option_e": "blue", "answer": "B"},
+    ]
+    translated = [
+        {"id": "1", "instruction": "2 + 2 là gì?", "option_a": "bốn", "answer": "A"},
+        {"id": "2", "instruction": "Kể tên một màu.", "option_a": "đỏ", "option_e": "xanh", "answer": "B"},
+    ]
+    joined = join_by_id(english, translated, "vi")
+    assert joined.fields == ("instruction", "option_a", "option_e")  # every row counts; the letter is no text
+    with pytest.raises(AuditError, match="no field 'question'"):
+        join_by_id(english, translated, "vi", fields=("question",))
+    (tmp_path / "many").mkdir()
+    for code in ("fr", "de"):
+        _jsonl(tmp_path / "many" / f"{code}.jsonl", translated)
+    with pytest.raises(AuditError, match="holds translations in de, fr, not in 'vi'"):
+        read_rows(str(tmp_path / "many"), "vi")
+    assert len(read_rows(str(tmp_path / "many"), "fr")) == 2

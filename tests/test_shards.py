@@ -3,6 +3,7 @@
 import json
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,44 @@ def _prompts() -> list[str]:
     from test_build import EN
 
     return EN[:14]
+
+
+def test_two_endpoints_one_failing_every_record_accounted_and_served_models_recorded(
+    offline_server, tmp_path
+):
+    import socket
+
+    from okapi.llm import EndpointConfig
+
+    good = offline_server(served_model="Qwen/Qwen2.5-7B-Instruct-AWQ")
+    with socket.socket() as closed:  # a port nobody listens on: connection refused
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+    client = make_client(good, tmp_path / "cache", max_retries=4, backoff_base_s=0.05)
+    endpoints = (EndpointConfig(base_url=good.base_url), EndpointConfig(base_url=dead))
+    client.config.roles["default"] = replace(client.config.roles["default"], endpoints=endpoints)
+    source = synthetic_source(tmp_path / "src.jsonl", 60, seed=11)
+    stats = build(
+        BUILDER, SourceStream(str(source), BUILDER.source), parse_languages("vi,fr"), tmp_path / "out", client,
+        progress=False, shard_size=20, workers=0,
+    )  # fmt: skip
+    for lang in ("vi", "fr"):
+        entry = stats["languages"][lang]
+        assert entry["kept"] + sum(entry["rejected"].values()) == 60
+        assert not any(reason.startswith("request_failed") for reason in entry["rejected"])
+        assert entry["run"]["served_models"] == {"translator": ["Qwen/Qwen2.5-7B-Instruct-AWQ"]}
+    assert "`Qwen/Qwen2.5-7B-Instruct-AWQ`" in (tmp_path / "out" / "README.md").read_text()
+
+
+def test_a_rate_limited_server_and_no_client_limit_lose_no_record(offline_server, tmp_path):
+    server = offline_server(requests_per_minute=300, rate_limit_mode="bucket", latency_s=0.02)
+    client = make_client(server, tmp_path / "cache", concurrency=16)
+    source = synthetic_source(tmp_path / "src.jsonl", 120, seed=12)
+    stats = build(
+        BUILDER, SourceStream(str(source), BUILDER.source), parse_languages("vi,de"), tmp_path / "out", client,
+        progress=False, shard_size=40, workers=0,
+    )  # fmt: skip
+    assert server.stats.statuses[429] > 0  # the server did push back
+    for lang in ("vi", "de"):
+        assert not any(r.startswith("request_failed") for r in stats["languages"][lang]["rejected"])
+        assert stats["languages"][lang]["source_rows"] == 120

@@ -9,13 +9,14 @@ from okapi.llm.client import (
     RequestFailed,
     estimate_tokens,
 )
-from okapi.llm.config import ROLES, ConfigError, RoleConfig, RunConfig, load_run_config
+from okapi.llm.config import ROLES, ConfigError, EndpointConfig, RoleConfig, RunConfig, load_run_config
 
 __all__ = [
     "ROLES",
     "ChatRequest",
     "Completion",
     "ConfigError",
+    "EndpointConfig",
     "EndpointError",
     "LLMClient",
     "RequestFailed",

@@ -1,9 +1,19 @@
-"""Async client for any OpenAI-compatible chat endpoint, with cache, limits and retries.
+"""Async client for OpenAI-compatible chat endpoints, with cache, routing, limits and retries.
 
 Only this package talks to models. A request is answered from the persistent cache when its
-exact payload was answered before; otherwise it is sent under the role's concurrency and rate
-limits, retried with exponential backoff and jitter (honouring Retry-After) on 429, 5xx,
-timeouts and connection errors, and its answer is committed to the cache at once.
+exact payload was answered before; otherwise it goes to one of its role's endpoints (the least
+loaded one that is up), under that endpoint's concurrency and rate limits, and its answer is
+committed to the cache at once.
+
+Failures and what they cost a request:
+
+* 429: never final. The request waits Retry-After (plus jitter) or goes to another endpoint; the
+  endpoint's limiter learns from it. Only OpenAI's `insufficient_quota` 429 is final.
+* 5xx, timeouts, connection errors: retried, preferring another endpoint, up to `max_retries`
+  times; then RequestFailed. An endpoint that fails FAILURES_TO_REST times in a row rests (10 s,
+  doubling up to 2 min, scaled by backoff_base_s/backoff_max_s), then takes one request at a time
+  until one is answered.
+* Other 4xx: EndpointError at once (auth, model, payload), since retrying cannot fix them.
 """
 
 from __future__ import annotations
@@ -11,19 +21,25 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import math
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import openai
 
 from okapi.llm.cache import ResponseCache, payload_key
 from okapi.llm.config import RoleConfig, RunConfig
-from okapi.llm.limits import RateLimiter
-from okapi.llm.usage import UsageLedger
+from okapi.llm.limits import AdaptiveLimiter, RateLimiter, jittered
+from okapi.llm.usage import RoleUsage, UsageLedger
 
 log = logging.getLogger(__name__)
+
+FAILURES_TO_REST = 3  # consecutive 5xx/timeouts/connection errors that take an endpoint out
+REST_BACKOFFS = 10  # first rest: 10 x backoff_base_s (10 s); doubling up to 2 x backoff_max_s
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,7 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     cached: bool
+    served_model: str | None = None  # the model the server said answered; None in old cache rows
 
 
 class RequestFailed(Exception):
@@ -98,18 +115,170 @@ def retry_after_seconds(headers: Any) -> float | None:
         return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
 
+@dataclass(frozen=True)
+class _Problem:
+    """A transient failure of one attempt."""
+
+    reason: str  # http_429, http_5xx, timeout, connection
+    detail: str
+    wait: float  # seconds before this request may try the same endpoint again
+
+
 class _Endpoint:
+    """One server of a role: its HTTP client, concurrency, limits and health."""
+
     def __init__(self, config: RoleConfig):
         self.config = config
         self.client = openai.AsyncOpenAI(
             base_url=config.base_url,
             api_key=config.api_key(),
-            max_retries=0,  # retries are ours: they honour Retry-After and are counted
+            max_retries=0,  # retries are ours: they honour Retry-After, switch endpoints, are counted
             timeout=config.timeout_s,
             http_client=openai.DefaultAioHttpClient(timeout=config.timeout_s),
         )
         self.semaphore = asyncio.Semaphore(config.concurrency)
         self.limiter = RateLimiter(config.requests_per_minute, config.tokens_per_minute)
+        self.adaptive = AdaptiveLimiter(learn=config.requests_per_minute is None)
+        self.outstanding = 0  # requests routed here and not finished (queued ones included)
+        self.failures = 0  # consecutive transient failures
+        self.rest_s = REST_BACKOFFS * config.backoff_base_s
+        self.resting_until = 0.0
+
+    @property
+    def load(self) -> float:
+        if self.failures >= FAILURES_TO_REST and self.outstanding:
+            return math.inf  # back from a rest: one request probes it until one is answered
+        return self.outstanding / self.config.concurrency
+
+    def ready_at(self) -> float:
+        return max(self.resting_until, self.adaptive.hold_until)
+
+    async def attempt(self, payload: dict[str, Any], estimate: int, previous: int) -> dict[str, Any]:
+        """Send once (`previous` attempts came before). Returns the answer's JSON; raises _Transient
+        for what a retry may fix, EndpointError for what it cannot."""
+        self.outstanding += 1
+        try:
+            async with self.semaphore:
+                if self.ready_at() > time.monotonic():  # taken out or held while this one queued
+                    raise _Reroute
+                await self.limiter.acquire(estimate)
+                ticket = await self.adaptive.acquire(estimate)
+                if ticket is None:
+                    raise _Reroute
+                try:
+                    raw = await self.client.chat.completions.with_raw_response.create(**payload)
+                except openai.RateLimitError as exc:
+                    problem = self._rate_limited(exc, previous)
+                    self.adaptive.rate_limited(ticket, problem.wait, exc.response.headers)
+                    raise _Transient(problem) from None
+                except (openai.InternalServerError, openai.APIConnectionError) as exc:
+                    raise _Transient(self._failed(exc, previous)) from None
+                except openai.APIStatusError as exc:
+                    raise EndpointError(self._refusal(exc)) from None
+                self.adaptive.answered(ticket, raw.headers)
+                self.failures = 0
+                self.rest_s = REST_BACKOFFS * self.config.backoff_base_s
+                try:
+                    # The JSON as it came: openai's typed models would cost a third of our CPU.
+                    return raw.http_response.json()
+                except ValueError:
+                    raise EndpointError(
+                        f"{self.config.base_url} answered 200 with a body that is not JSON"
+                    ) from None
+        finally:
+            self.outstanding -= 1
+
+    def _wait(self, server_wait: float | None, previous: int) -> float:
+        """The server's wait if it gave one, else exponential backoff with full jitter."""
+        if server_wait is not None:
+            return server_wait
+        config = self.config
+        return random.uniform(0, min(config.backoff_max_s, config.backoff_base_s * 2 ** min(previous, 30)))
+
+    def _rate_limited(self, exc: openai.RateLimitError, previous: int) -> _Problem:
+        if exc.code == "insufficient_quota":  # OpenAI: the account is out of credit, not busy
+            raise EndpointError(
+                f"{self.config.base_url} (model {self.config.model!r}): insufficient_quota, the "
+                f"account behind ${self.config.api_key_env} has no credit left: {_short(exc)}"
+            )
+        return _Problem(
+            "http_429", _short(exc), self._wait(retry_after_seconds(exc.response.headers), previous)
+        )
+
+    def _failed(self, exc: openai.APIError, previous: int) -> _Problem:
+        config = self.config
+        cause = _connection_cause(exc)
+        if isinstance(exc, openai.InternalServerError):
+            server_wait = retry_after_seconds(exc.response.headers)
+            problem = _Problem(f"http_{exc.status_code}", _short(exc), self._wait(server_wait, previous))
+        elif isinstance(exc, openai.APITimeoutError) and cause is None:
+            problem = _Problem("timeout", f"no answer within {config.timeout_s}s", self._wait(None, previous))
+        else:  # refused, reset, unreachable: name the cause, not "Connection error."
+            cause = cause or exc.__cause__ or exc
+            problem = _Problem(
+                "connection", f"{config.base_url}: {_short(cause)}", self._wait(None, previous)
+            )
+        self._count_failure(problem.reason)
+        return problem
+
+    def _count_failure(self, reason: str) -> None:
+        self.failures += 1
+        now = time.monotonic()
+        if self.failures >= FAILURES_TO_REST and now >= self.resting_until:
+            self.resting_until = now + self.rest_s
+            log.warning(
+                "%s failed %d times in a row (%s): resting %.0fs", self.config.base_url, self.failures,
+                reason, self.rest_s,
+            )  # fmt: skip
+            self.rest_s = min(2 * self.config.backoff_max_s, 2 * self.rest_s)
+
+    def _refusal(self, exc: openai.APIStatusError) -> str:
+        config = self.config
+        return (
+            f"{config.base_url} (model {config.model!r}) answered HTTP {exc.status_code}: "
+            f"{_short(exc)}" + _hint(exc.status_code, config)
+        )
+
+
+class _Reroute(Exception):
+    """The endpoint went out or was held while the request waited for it: route it again."""
+
+
+class _Transient(Exception):
+    def __init__(self, problem: _Problem):
+        super().__init__(problem.reason)
+        self.problem = problem
+
+
+class _Route:
+    """Where one request may go next: every endpoint, each when it is up and its own wait is over."""
+
+    def __init__(self, endpoints: list[_Endpoint]):
+        self.endpoints = endpoints
+        self.not_before: dict[_Endpoint, float] = {}
+        self.tries: Counter[_Endpoint] = Counter()
+
+    def _key(self, endpoint: _Endpoint, now: float) -> tuple:
+        ready = max(endpoint.ready_at(), self.not_before.get(endpoint, 0.0))
+        # Up before busy; an endpoint this request has not tried before one it has; then the
+        # fewest outstanding requests for its concurrency; ties at random, so equals share.
+        return max(0.0, ready - now), self.tries[endpoint], endpoint.load, random.random()
+
+    async def next(self) -> _Endpoint:
+        while True:
+            now = time.monotonic()
+            best = min(self.endpoints, key=lambda e: self._key(e, now))
+            wait = self._key(best, now)[0]
+            if wait <= 0:
+                self.tries[best] += 1
+                return best
+            await asyncio.sleep(jittered(wait))  # all out: wait for the first to come back
+
+    def delay(self, endpoint: _Endpoint, wait: float) -> None:
+        self.not_before[endpoint] = time.monotonic() + wait
+
+    def untry(self, endpoint: _Endpoint) -> None:
+        self.tries[endpoint] -= 1
 
 
 class LLMClient:
@@ -118,12 +287,22 @@ class LLMClient:
         self.cache = cache
         self.usage = UsageLedger()
         self._endpoints: dict[tuple, _Endpoint] = {}
+        self._pools: dict[RoleConfig, list[_Endpoint]] = {}
 
-    def _endpoint(self, role: RoleConfig) -> _Endpoint:
-        key = (role.base_url, role.model, role.api_key_env)
+    def _pool(self, role: RoleConfig) -> list[_Endpoint]:
+        if role not in self._pools:
+            self._pools[role] = [self._endpoint(c) for c in role.endpoint_configs()]
+        return self._pools[role]
+
+    def _endpoint(self, config: RoleConfig) -> _Endpoint:
+        key = (config.base_url, config.model, config.api_key_env)
         if key not in self._endpoints:
-            self._endpoints[key] = _Endpoint(role)
+            self._endpoints[key] = _Endpoint(config)
         return self._endpoints[key]
+
+    def concurrency(self, role: str) -> int:
+        """Requests the role's endpoints take at once, all together: size workers by this."""
+        return sum(c.concurrency for c in self.config.role(role).endpoint_configs())
 
     def request_key(self, role: str, request: ChatRequest) -> str:
         return payload_key(request.payload(self.config.role(role)))
@@ -139,75 +318,87 @@ class LLMClient:
         hit = self.cache.get(key)
         if hit is not None:
             usage.cache_hits += 1
+            self.usage.served(role, hit.get("served_model"))
             return Completion(**hit, cached=True)
-        endpoint = self._endpoint(config)
-        answer = await self._send(endpoint, payload, usage)
+        answer, endpoint = await self._send(config, payload, usage)
         self.cache.put(key, config.model, answer)
         usage.requests += 1
         usage.prompt_tokens += answer["prompt_tokens"]
         usage.completion_tokens += answer["completion_tokens"]
         usage.cost_usd += config.cost(answer["prompt_tokens"], answer["completion_tokens"])
+        self.usage.served(role, answer["served_model"])
+        usage.endpoints[endpoint.config.base_url] = usage.endpoints.get(endpoint.config.base_url, 0) + 1
         return Completion(**answer, cached=False)
 
-    async def _send(self, endpoint: _Endpoint, payload: dict[str, Any], usage) -> dict[str, Any]:
-        config = endpoint.config
+    async def _send(
+        self, config: RoleConfig, payload: dict[str, Any], usage: RoleUsage
+    ) -> tuple[dict[str, Any], _Endpoint]:
         prompt_text = "".join(m["content"] for m in payload["messages"])
         estimate = estimate_tokens(prompt_text) + (payload.get("max_tokens") or 0)
-        reason, detail = "unknown", ""
-        for attempt in range(config.max_retries + 1):
-            if attempt:
+        route = _Route(self._pool(config))
+        attempts = failed = 0
+        while True:
+            if attempts:
                 usage.retries += 1
-            await endpoint.limiter.acquire(estimate)
-            server_wait: float | None = None
+            endpoint = await route.next()
             try:
-                async with endpoint.semaphore:
-                    response = await endpoint.client.chat.completions.create(**payload)
-                return self._answer(response, endpoint, estimate)
-            except openai.RateLimitError as exc:
-                reason, detail = "http_429", _short(exc)
-                server_wait = retry_after_seconds(exc.response.headers)
-            except openai.InternalServerError as exc:
-                reason, detail = f"http_{exc.status_code}", _short(exc)
-                server_wait = retry_after_seconds(exc.response.headers)
-            except openai.APITimeoutError as exc:
-                reason, detail = "timeout", f"no answer within {config.timeout_s}s ({exc})"
-            except openai.APIConnectionError as exc:
-                reason, detail = "connection", _short(exc)
-            except openai.APIStatusError as exc:
-                raise EndpointError(
-                    f"{config.base_url} (model {config.model!r}) answered HTTP {exc.status_code}: "
-                    f"{_short(exc)}" + _hint(exc.status_code, config)
-                ) from None
-            if attempt < config.max_retries:
-                backoff = min(config.backoff_max_s, config.backoff_base_s * 2**attempt)
-                delay = server_wait if server_wait is not None else random.uniform(0, backoff)
-                log.debug("retry %d after %s in %.2fs", attempt + 1, reason, delay)
-                await asyncio.sleep(delay)
-        usage.failures += 1
-        raise RequestFailed(reason, f"gave up after {config.max_retries + 1} attempts: {detail}")
+                response = await endpoint.attempt(payload, estimate, attempts)
+                return self._answer(response, endpoint, estimate), endpoint
+            except _Reroute:
+                route.untry(endpoint)  # not sent: no retry, and no reason to avoid it later
+                continue
+            except _Transient as exc:
+                problem = exc.problem
+            attempts += 1
+            if problem.reason == "http_429":
+                usage.rate_limited += 1  # never final, and not counted against max_retries
+            else:
+                failed += 1
+                if failed > config.max_retries:
+                    usage.failures += 1
+                    raise RequestFailed(problem.reason, f"gave up after {failed} attempts: {problem.detail}")
+            route.delay(endpoint, problem.wait)
+            log.debug("retry after %s from %s: %s", problem.reason, endpoint.config.base_url, problem.detail)
 
     @staticmethod
-    def _answer(response: Any, endpoint: _Endpoint, estimate: int) -> dict[str, Any]:
-        if not response.choices:
+    def _answer(body: dict[str, Any], endpoint: _Endpoint, estimate: int) -> dict[str, Any]:
+        choices = body.get("choices") or []
+        if not choices:
             raise EndpointError(f"{endpoint.config.base_url} returned no choices")
-        choice = response.choices[0]
-        prompt_tokens = response.usage.prompt_tokens if response.usage else 0
-        completion_tokens = response.usage.completion_tokens if response.usage else 0
+        choice = choices[0]
+        usage = body.get("usage") or {}
+        prompt_tokens = usage.get("prompt_tokens") or 0
+        completion_tokens = usage.get("completion_tokens") or 0
         endpoint.limiter.settle(estimate, prompt_tokens + completion_tokens)
         return {
-            "text": choice.message.content or "",
-            "finish_reason": choice.finish_reason or "stop",
+            "text": (choice.get("message") or {}).get("content") or "",
+            "finish_reason": choice.get("finish_reason") or "stop",
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
+            "served_model": body.get("model") or None,
         }
 
     async def aclose(self) -> None:
         for endpoint in self._endpoints.values():
             await endpoint.client.close()
         self._endpoints.clear()
+        self._pools.clear()
 
 
-def _short(exc: Exception, limit: int = 300) -> str:
+def _connection_cause(exc: BaseException) -> BaseException | None:
+    """The refused/reset/unreachable connection behind an error, if that is what it was.
+
+    openai reports a refused connection as APITimeoutError; its cause chain tells the truth.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionError | aiohttp.ClientConnectorError | aiohttp.ServerDisconnectedError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
     text = str(exc).replace("\n", " ")
     return text if len(text) <= limit else text[:limit] + "…"
 

@@ -1,14 +1,18 @@
-"""Run configuration: which endpoint and model serve each role, with limits and prices.
+"""Run configuration: which endpoints and model serve each role, with limits and prices.
 
 Roles are bound here, never in a builder. Keys are read from the environment at call time and
 never stored on these objects, so they cannot leak into a cache, log or card.
+
+A role is served by one endpoint (its `base_url`) or by several (`endpoints = [{...}, ...]`), each
+entry overriding the role's connection settings; the model, sampling and prices stay per role, so
+the payload (and the cache key) never depends on which endpoint answers.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 ROLES = ("translator", "judge", "responder", "generator")
@@ -18,6 +22,18 @@ DEFAULT_MODEL = "gpt-4o-mini"
 
 class ConfigError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """One server of a role; a setting left unset (None) is the role's."""
+
+    base_url: str | None = None
+    api_key_env: str | None = None
+    concurrency: int | None = None
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
+    timeout_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,17 @@ class RoleConfig:
     price_output_per_mtok: float = 0.0  # USD per million completion tokens
     # Sampling roles (responder) spread their samples over these models in turn; empty: `model` alone.
     models: tuple[str, ...] = ()
+    # Several servers for this role; empty: `base_url` alone. `concurrency` is per endpoint.
+    endpoints: tuple[EndpointConfig, ...] = ()
+
+    def endpoint_configs(self) -> tuple[RoleConfig, ...]:
+        """One config per endpoint: the role's settings with the entry's own on top."""
+        if not self.endpoints:
+            return (self,)
+        return tuple(
+            replace(self, endpoints=(), **{k: v for k, v in asdict(e).items() if v is not None})
+            for e in self.endpoints
+        )
 
     def api_key(self) -> str:
         # Local servers (vLLM, llama.cpp, Ollama) accept any key; the client library needs one.
@@ -62,20 +89,39 @@ class RunConfig:
 
 
 _ROLE_KEYS = {f.name for f in fields(RoleConfig)}
+_ENDPOINT_KEYS = {f.name for f in fields(EndpointConfig)}
 
 
-def _role_from_table(table: dict, base: RoleConfig, where: str) -> RoleConfig:
+def _check_keys(table: dict, valid: set[str], where: str) -> None:
     if "api_key" in table:
         raise ConfigError(
             f"{where}: keys must not be written in config files; set the environment "
             f"variable named by api_key_env (default OPENAI_API_KEY) instead"
         )
-    unknown = set(table) - _ROLE_KEYS
+    unknown = set(table) - valid
     if unknown:
         raise ConfigError(
-            f"{where}: unknown setting(s) {', '.join(sorted(unknown))}; "
-            f"valid: {', '.join(sorted(_ROLE_KEYS))}"
+            f"{where}: unknown setting(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(valid))}"
         )
+
+
+def _endpoints_from_list(entries: object, where: str) -> tuple[EndpointConfig, ...]:
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(
+            f"{where}: endpoints must be a non-empty list of tables, "
+            f'e.g. endpoints = [{{ base_url = "http://gpu1:8000/v1", concurrency = 32 }}]'
+        )
+    for i, entry in enumerate(entries):
+        _check_keys(entry, _ENDPOINT_KEYS, f"{where} endpoints[{i}]")
+    return tuple(EndpointConfig(**entry) for entry in entries)
+
+
+def _role_from_table(table: dict, base: RoleConfig, where: str) -> RoleConfig:
+    _check_keys(table, _ROLE_KEYS, where)
+    if "endpoints" in table:
+        table = {**table, "endpoints": _endpoints_from_list(table["endpoints"], where)}
+    elif "base_url" in table:
+        table = {**table, "endpoints": ()}  # a role naming its own server leaves [default]'s list
     if "models" in table:
         models = table["models"]
         if not isinstance(models, list) or not models or not all(isinstance(m, str) and m for m in models):
@@ -117,7 +163,9 @@ def load_run_config(
             if name not in ROLES:
                 raise ConfigError(f"{path}: unknown role {name!r}; valid roles: {', '.join(ROLES)}")
             roles[name] = _role_from_table(table, default, f"{path} [roles.{name}]")
-    overrides = {k: v for k, v in {"model": model, "base_url": base_url}.items() if v}
+    overrides: dict = {"model": model} if model else {}
+    if base_url:
+        overrides |= {"base_url": base_url, "endpoints": ()}  # the flag replaces every role's list
     default = replace(default, **overrides)
     roles = {name: replace(cfg, **overrides) for name, cfg in roles.items()}
     return RunConfig(roles={"default": default, **roles})

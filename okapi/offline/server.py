@@ -8,6 +8,10 @@ answer; transient faults (429, 500, timeout) depend on how often the payload was
 retry can succeed.
 
     okapi offline-server --port 8089 --fault 429=0.1 --fault truncate=0.05 --latency 0.2
+
+Like a hosted API it can limit requests per minute (a sliding window, or a smooth token bucket),
+answer OpenAI's `x-ratelimit-*` headers, and queue what exceeds a number of requests at once
+(like vLLM's max-num-seqs), so clients' rate limiting and routing can be measured offline.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import re
 import threading
 import time
@@ -29,6 +34,7 @@ from okapi.offline.corpus import corpus_languages, normalize, sentences, table
 
 FAULTS = (
     "429",
+    "quota",  # OpenAI's 429 insufficient_quota: the account is out of credit
     "500",
     "timeout",
     "truncate",
@@ -46,12 +52,24 @@ _MARKER_OR_NEWLINE = re.compile(r"(⟦\d+⟧|\n)")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
+RATE_LIMIT_MODES = ("window", "bucket")
+
+
 @dataclass
 class ServerConfig:
     faults: dict[str, float] = field(default_factory=dict)  # fault name → probability
     latency_s: float = 0.0
     requests_per_minute: float | None = None  # server-side limit, answered with 429
     timeout_sleep_s: float = 30.0  # how long a "timeout" fault stalls
+    # "window": at most rpm x window_s / 60 requests in any sliding window_s seconds (60: a minute;
+    # shorter windows let tests see a full window quickly). "bucket": a token bucket refilling
+    # rpm/60 per second that holds one second's worth (burst_s).
+    rate_limit_mode: str = "window"
+    window_s: float = 60.0
+    burst_s: float = 1.0
+    ratelimit_headers: bool = False  # send x-ratelimit-limit/remaining/reset-requests, as OpenAI
+    max_concurrent: int | None = None  # requests answered at once; more wait in line (vLLM-like)
+    served_model: str | None = None  # the model named in answers; None: the one asked for
 
 
 @dataclass
@@ -61,6 +79,14 @@ class ServerStats:
     statuses: Counter = field(default_factory=Counter)
     answered_keys: list[str] = field(default_factory=list)  # sha256 of each answered payload
     models: Counter = field(default_factory=Counter)  # answered requests per model asked for
+
+
+def format_duration(seconds: float) -> str:
+    """OpenAI's reset format: "20ms", "1.5s", "6m0s"."""
+    if seconds < 1.0:
+        return f"{max(0, math.ceil(seconds * 1000))}ms"
+    minutes, rest = divmod(seconds, 60.0)
+    return f"{int(minutes)}m{rest:.3g}s" if minutes else f"{rest:.3g}s"
 
 
 def _draw(*parts: object) -> float:
@@ -114,9 +140,16 @@ class OfflineServer:
         unknown = set(self.config.faults) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown fault(s) {sorted(unknown)}; valid: {', '.join(FAULTS)}")
+        if self.config.rate_limit_mode not in RATE_LIMIT_MODES:
+            raise ValueError(
+                f"rate_limit_mode {self.config.rate_limit_mode!r}; valid: {', '.join(RATE_LIMIT_MODES)}"
+            )
         self.stats = ServerStats()
         self._seen: Counter[str] = Counter()
         self._window: deque[float] = deque()
+        self._bucket_level = self._bucket_capacity()
+        self._bucket_updated = time.monotonic()
+        self._slots = asyncio.Semaphore(self.config.max_concurrent) if self.config.max_concurrent else None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -142,17 +175,66 @@ class OfflineServer:
         return rate > 0 and _draw(name, *key) < rate
 
     def _rate_limited(self) -> float | None:
-        """Seconds until a request is allowed, or None when it is allowed now."""
-        limit = self.config.requests_per_minute
-        if not limit:
+        """Seconds until a request is allowed, or None when it is allowed (and counted) now."""
+        if not self.config.requests_per_minute:
             return None
-        now = time.monotonic()
-        while self._window and now - self._window[0] >= 60.0:
+        if self.config.rate_limit_mode == "bucket":
+            return self._bucket_take()
+        return self._window_take()
+
+    def _window_limit(self) -> float:
+        return self.config.requests_per_minute * self.config.window_s / 60.0
+
+    def _window_expire(self, now: float) -> None:
+        while self._window and now - self._window[0] >= self.config.window_s:
             self._window.popleft()
-        if len(self._window) >= limit:
-            return 60.0 - (now - self._window[0])
+
+    def _window_take(self) -> float | None:
+        now = time.monotonic()
+        self._window_expire(now)
+        if len(self._window) >= self._window_limit():
+            return self.config.window_s - (now - self._window[0])
         self._window.append(now)
         return None
+
+    def _bucket_capacity(self) -> float:
+        rpm = self.config.requests_per_minute or 0.0
+        return max(1.0, rpm / 60.0 * self.config.burst_s)
+
+    def _bucket_refill(self) -> float:
+        now = time.monotonic()
+        rate = self.config.requests_per_minute / 60.0
+        self._bucket_level = min(
+            self._bucket_capacity(), self._bucket_level + (now - self._bucket_updated) * rate
+        )
+        self._bucket_updated = now
+        return rate
+
+    def _bucket_take(self) -> float | None:
+        rate = self._bucket_refill()
+        if self._bucket_level < 1.0:
+            return (1.0 - self._bucket_level) / rate
+        self._bucket_level -= 1.0
+        return None
+
+    def _ratelimit_headers(self) -> dict[str, str]:
+        """OpenAI's: the limit, what remains of it, and the time until it is whole again."""
+        if not (self.config.ratelimit_headers and self.config.requests_per_minute):
+            return {}
+        now = time.monotonic()
+        if self.config.rate_limit_mode == "bucket":
+            rate = self._bucket_refill()
+            limit, remaining = self._bucket_capacity(), self._bucket_level
+            reset = (limit - remaining) / rate
+        else:
+            self._window_expire(now)
+            limit, remaining = self._window_limit(), self._window_limit() - len(self._window)
+            reset = self.config.window_s - (now - self._window[-1]) if self._window else 0.0
+        return {
+            "x-ratelimit-limit-requests": str(int(limit)),
+            "x-ratelimit-remaining-requests": str(max(0, int(remaining))),
+            "x-ratelimit-reset-requests": format_duration(reset),
+        }
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         self.stats.requests += 1
@@ -169,15 +251,25 @@ class OfflineServer:
             return self._error(
                 429,
                 "rate limit reached",
-                {"Retry-After": str(max(1, round(wait))), "retry-after-ms": str(int(wait * 1000))},
+                {
+                    "Retry-After": str(max(1, math.ceil(wait))),
+                    "retry-after-ms": str(math.ceil(wait * 1000)),
+                    **self._ratelimit_headers(),
+                },
             )
         if self._fault("429", key, seen):
             return self._error(429, "rate limit reached", {"Retry-After": "1"})
+        if self._fault("quota", key, seen):
+            return self._error(429, "You exceeded your current quota", code="insufficient_quota")
         if self._fault("500", key, seen):
             return self._error(500, "injected server error")
+        headers = self._ratelimit_headers()  # as the request was admitted
         if self._fault("timeout", key, seen):
             await asyncio.sleep(self.config.timeout_sleep_s)
-        if self.config.latency_s:
+        if self._slots:
+            async with self._slots:
+                await asyncio.sleep(self.config.latency_s)
+        elif self.config.latency_s:
             await asyncio.sleep(self.config.latency_s)
         text, finish = self._answer(messages, key)
         max_tokens = body.get("max_tokens")
@@ -193,7 +285,7 @@ class OfflineServer:
                 "id": "chatcmpl-" + key[:16],
                 "object": "chat.completion",
                 "created": 0,
-                "model": body.get("model", "offline"),
+                "model": self.config.served_model or body.get("model", "offline"),
                 "choices": [
                     {
                         "index": 0,
@@ -206,7 +298,8 @@ class OfflineServer:
                     "completion_tokens": len(text) // 4,
                     "total_tokens": len(prompt) // 4 + len(text) // 4,
                 },
-            }
+            },
+            headers=headers,
         )
 
     def _answer(self, messages: list[dict], key: str) -> tuple[str, str]:
@@ -248,10 +341,12 @@ class OfflineServer:
             return json.dumps({k: v for k, v in answer.items() if k != first}, ensure_ascii=False)
         return json.dumps({k: re.sub(r"⟦\d+⟧", "", v) for k, v in answer.items()}, ensure_ascii=False)
 
-    def _error(self, status: int, message: str, headers: dict | None = None) -> web.Response:
+    def _error(
+        self, status: int, message: str, headers: dict | None = None, code: str | int | None = None
+    ) -> web.Response:
         self.stats.statuses[status] += 1
         return web.json_response(
-            {"error": {"message": message, "type": "offline_server", "code": status}},
+            {"error": {"message": message, "type": "offline_server", "code": code or status}},
             status=status,
             headers=headers,
         )

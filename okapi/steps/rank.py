@@ -113,7 +113,7 @@ class RespondStep:
 
         result = await run_task(
             client, task, samples, max_attempts=self.max_attempts,
-            workers=client.config.role(self.role).concurrency, on_item_done=sample_done,
+            workers=client.concurrency(self.role), on_item_done=sample_done,
         )  # fmt: skip
         kept, rejects = [], []
         for record in records:
@@ -233,7 +233,7 @@ class JudgeStep:
             views += [[_View(e, True)] for e in english]
         result = await run_task(
             client, _JudgeTask(self.k, self.role), views,
-            max_attempts=self.max_attempts, workers=client.config.role(self.role).concurrency,
+            max_attempts=self.max_attempts, workers=client.concurrency(self.role),
         )  # fmt: skip
         by_id = {r.id: r for r in records}
         kept = []

@@ -34,6 +34,10 @@ class SelfInstructSettings:
     max_rounds: int = 10_000
     seed: int = 0
     role: str = "generator"
+    # Stop rules, so a generator that only repeats itself does not burn money:
+    patience: int = 10  # rounds in a row that keep no new instruction
+    max_requests: int | None = None  # requests asked (cached or sent)
+    budget_usd: float | None = None  # cost of the requests sent, at the role's prices
 
 
 @dataclass
@@ -41,6 +45,8 @@ class GenerationResult:
     kept: list[Example] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     rounds: int = 0
+    requests: int = 0
+    stopped: str | None = None  # why generation ended before the target, if it did
 
 
 def task_id(task: Task) -> str:
@@ -72,7 +78,12 @@ async def generate(
         novelty.add(rouge_tokens(seed.instruction))
     result = GenerationResult()
     machine: list[Task] = []
-    while len(result.kept) < settings.target and result.rounds < settings.max_rounds:
+    idle = 0  # rounds in a row without a new instruction
+    while len(result.kept) < settings.target:
+        result.stopped = _stop_reason(client, settings, result, idle)
+        if result.stopped:
+            break
+        kept_before = len(result.kept)
         rng = random.Random(f"{settings.seed}:{result.rounds}")
         batch = []
         for i in range(settings.requests_per_round):
@@ -111,4 +122,24 @@ async def generate(
                     if on_kept:
                         on_kept(1)
         result.rounds += 1
+        result.requests += len(batch)
+        idle = idle + 1 if len(result.kept) == kept_before else 0
     return result
+
+
+def _stop_reason(
+    client: LLMClient, settings: SelfInstructSettings, result: GenerationResult, idle: int
+) -> str | None:
+    if idle >= settings.patience:
+        return f"no new instruction in the last {idle} rounds (--patience {settings.patience})"
+    if result.rounds >= settings.max_rounds:
+        return f"{result.rounds} rounds, the most allowed"
+    if (
+        settings.max_requests is not None
+        and result.requests + settings.requests_per_round > settings.max_requests
+    ):
+        return f"{result.requests} requests asked; another round would pass --max-requests {settings.max_requests}"
+    spent = client.usage.role(settings.role).cost_usd
+    if settings.budget_usd is not None and spent >= settings.budget_usd:
+        return f"${spent:.2f} spent, at --budget ${settings.budget_usd:.2f}"
+    return None

@@ -141,7 +141,7 @@ async def translate(
         task,
         group_for_requests(examples, settings),
         max_attempts=settings.max_attempts,
-        workers=client.config.role(settings.role).concurrency,
+        workers=client.concurrency(settings.role),
         on_item_done=(lambda _: on_item_done()) if on_item_done else None,
     )
     kept, rejects = [], []
