@@ -120,3 +120,24 @@ def test_generate_stops_when_the_generator_only_repeats_itself(offline_server, t
     assert main([*args, "--out", str(tmp_path / "pool2"), "--max-requests", "40"]) == 1
     assert "another round would pass --max-requests 40" in capsys.readouterr().err
     assert json.loads((tmp_path / "pool2" / "stats.json").read_text())["requests"] == 40
+
+
+def test_no_reachable_endpoint_stops_the_build_in_seconds_with_one_line(tmp_path, capsys, monkeypatch):
+    import socket
+    import time
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"  # nothing listens there once closed
+
+    class Closed:
+        base_url = url
+
+    start = time.monotonic()
+    assert _build(tmp_path / "out", Closed) == 2
+    assert time.monotonic() - start < 10  # not minutes of retries
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and url in err and "cannot connect" in err
+    assert "$OPENAI_API_KEY not set" in err and "--base-url" in err
+    assert not (tmp_path / "out" / "vi").exists()  # nothing written as if it had worked

@@ -13,7 +13,6 @@ from okapi.llm import (
     EndpointConfig,
     EndpointError,
     LLMClient,
-    RequestFailed,
     ResponseCache,
     load_run_config,
 )
@@ -129,14 +128,53 @@ def test_a_rate_limited_endpoint_sends_its_retries_elsewhere(offline_server, tmp
     assert time.monotonic() - start < 1.0  # no one waited out the Retry-After of 1 s: they moved
 
 
-def test_connection_errors_are_labelled_with_their_cause(tmp_path):
+def test_an_unreachable_endpoint_fails_in_seconds_naming_url_model_and_cause(tmp_path):
     url = _closed_port_url()
-    client = _client(tmp_path, [url], max_retries=1, backoff_base_s=0.01)
-    with pytest.raises(RequestFailed) as failure:
-        _run(client, _requests(1))
+    client = _client(tmp_path, [url])  # default retries: 6, with backoff up to a minute
+    start = time.monotonic()
+    with pytest.raises(EndpointError) as failure:
+        _run(client, _requests(3))
+    assert time.monotonic() - start < 5.0  # checked before the first request, not after all retries
     # openai calls a refused connection a timeout; the cause says what happened.
-    assert failure.value.reason == "connection" and url in failure.value.detail
-    assert "cannot connect" in failure.value.detail.lower() and "no answer within" not in failure.value.detail
+    message = str(failure.value)
+    assert url in message and "'offline'" in message and "cannot connect" in message.lower()
+    assert "no answer within" not in message and "--base-url" in message
+
+
+def test_an_unreachable_endpoint_among_good_ones_is_taken_out_and_nothing_fails(offline_server, tmp_path):
+    good = offline_server()
+    client = _client(tmp_path, [_closed_port_url(), good.base_url])
+    assert len(_run(client, _requests(10))) == 10
+    assert client.usage.role("translator").endpoints == {good.base_url: 10}
+    assert client.usage.role("translator").retries == 0  # the dead one never got a request
+
+
+@pytest.mark.parametrize("body", [b"<html><body>Welcome to nginx!</body></html>", b'"hello"'])
+def test_a_200_that_is_not_a_chat_completion_names_the_url_and_the_body(tmp_path, body):
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    try:
+        with pytest.raises(EndpointError) as error:
+            _run(_client(tmp_path, [url]), _requests(1))
+    finally:
+        server.shutdown()
+    assert url in str(error.value) and body.decode()[:20] in str(error.value)
 
 
 # -- rate limits

@@ -22,6 +22,7 @@ import asyncio
 import email.utils
 import logging
 import math
+import os
 import random
 import time
 from collections import Counter
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import httpx2  # openai's HTTP layer (a dependency of openai 3)
 import openai
 
 from okapi.llm.cache import ResponseCache, payload_key
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 
 FAILURES_TO_REST = 3  # consecutive 5xx/timeouts/connection errors that take an endpoint out
 REST_BACKOFFS = 10  # first rest: 10 x backoff_base_s (10 s); doubling up to 2 x backoff_max_s
+PREFLIGHT_TIMEOUT_S = 10.0  # an endpoint that cannot list its models in this long is not there
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,9 @@ class _Endpoint:
                 if ticket is None:
                     raise _Reroute
                 try:
-                    raw = await self.client.chat.completions.with_raw_response.create(**payload)
+                    # The payload as it is, not through openai's typed parameter transform: that
+                    # and its typed answer models would cost a third of our CPU at hundreds/s.
+                    raw = await self.client.post("/chat/completions", body=payload, cast_to=httpx2.Response)
                 except openai.RateLimitError as exc:
                     problem = self._rate_limited(exc, previous)
                     self.adaptive.rate_limited(ticket, problem.wait, exc.response.headers)
@@ -179,14 +184,52 @@ class _Endpoint:
                 self.failures = 0
                 self.rest_s = REST_BACKOFFS * self.config.backoff_base_s
                 try:
-                    # The JSON as it came: openai's typed models would cost a third of our CPU.
-                    return raw.http_response.json()
+                    body = raw.json()
                 except ValueError:
+                    body = None
+                if not isinstance(body, dict):  # HTML from a proxy, plain text: not an OpenAI API
                     raise EndpointError(
-                        f"{self.config.base_url} answered 200 with a body that is not JSON"
-                    ) from None
+                        f"{self.config.base_url} answered 200 with a body that is not a chat completion "
+                        f"(starts {raw.text[:120]!r}); is base_url the OpenAI-compatible API, ending in /v1?"
+                    )
+                return body
         finally:
             self.outstanding -= 1
+
+    async def preflight(self) -> str | None:
+        """One cheap `GET /models` before this endpoint's first request: what makes it unusable
+        (unreachable, refused key, broken server), or None. A server without /models passes."""
+        config = self.config
+        try:
+            raw = await self.client.get(
+                "/models",
+                cast_to=httpx2.Response,
+                options={"timeout": min(PREFLIGHT_TIMEOUT_S, config.timeout_s)},
+            )
+        except openai.APIStatusError as exc:
+            if exc.status_code in (401, 403, 500, 502, 503, 504):  # 404, 405, 501: no /models here
+                return f"HTTP {exc.status_code}: {_short(exc, 160)}" + _hint(exc.status_code, config)
+            return None  # 429: busy, but there
+        except openai.APIConnectionError as exc:  # timeouts included
+            cause = _connection_cause(exc)
+            if cause is None and isinstance(exc, openai.APITimeoutError):
+                return f"no answer to GET /models within {min(PREFLIGHT_TIMEOUT_S, config.timeout_s):g}s"
+            return f"cannot connect ({_short(cause or exc.__cause__ or exc, 160)})"
+        try:
+            served = [m.get("id") for m in raw.json().get("data", [])]
+        except (ValueError, AttributeError):
+            return None  # not a model list: the chat answers will tell
+        if served and config.model not in served:
+            log.warning(
+                "%s does not list model %r (it lists %s): requests may fail with 404",
+                config.base_url, config.model, ", ".join(map(str, served[:5])),
+            )  # fmt: skip
+        return None
+
+    def take_out(self) -> None:
+        """Failed its preflight: rests as after repeated failures, then is tried again."""
+        self.failures = FAILURES_TO_REST
+        self.resting_until = time.monotonic() + self.rest_s
 
     def _wait(self, server_wait: float | None, previous: int) -> float:
         """The server's wait if it gave one, else exponential backoff with full jitter."""
@@ -288,11 +331,41 @@ class LLMClient:
         self.usage = UsageLedger()
         self._endpoints: dict[tuple, _Endpoint] = {}
         self._pools: dict[RoleConfig, list[_Endpoint]] = {}
+        self._preflights: dict[RoleConfig, asyncio.Future] = {}
 
     def _pool(self, role: RoleConfig) -> list[_Endpoint]:
         if role not in self._pools:
             self._pools[role] = [self._endpoint(c) for c in role.endpoint_configs()]
         return self._pools[role]
+
+    async def _checked_pool(self, role: str, config: RoleConfig) -> list[_Endpoint]:
+        """The role's endpoints, checked once before the first request that is not cached: a role
+        whose every endpoint is unusable fails now, in seconds, not after all retries."""
+        if config not in self._preflights:
+            self._preflights[config] = asyncio.ensure_future(self._preflight(role, self._pool(config)))
+        await asyncio.shield(self._preflights[config])
+        return self._pool(config)
+
+    @staticmethod
+    async def _preflight(role: str, endpoints: list[_Endpoint]) -> None:
+        problems = await asyncio.gather(*(e.preflight() for e in endpoints))
+        bad = [(e, p) for e, p in zip(endpoints, problems, strict=True) if p]
+        if len(bad) == len(endpoints):
+            where = "; ".join(f"{e.config.base_url} (model {e.config.model!r}): {p}" for e, p in bad)
+            unset = sorted(
+                {e.config.api_key_env for e in endpoints if not os.environ.get(e.config.api_key_env)}
+            )
+            raise EndpointError(
+                f"role {role!r} has no usable endpoint: {where}"
+                + (f" (${', $'.join(unset)} not set)" if unset else "")
+                + ". Start the server, or point the role elsewhere with --base-url, $OPENAI_BASE_URL or "
+                f"[roles.{role}] base_url in --config"
+            )
+        for endpoint, problem in bad:
+            log.warning(
+                "%s is not usable (%s): its requests go to the others", endpoint.config.base_url, problem
+            )
+            endpoint.take_out()
 
     def _endpoint(self, config: RoleConfig) -> _Endpoint:
         key = (config.base_url, config.model, config.api_key_env)
@@ -320,7 +393,7 @@ class LLMClient:
             usage.cache_hits += 1
             self.usage.served(role, hit.get("served_model"))
             return Completion(**hit, cached=True)
-        answer, endpoint = await self._send(config, payload, usage)
+        answer, endpoint = await self._send(config, payload, usage, await self._checked_pool(role, config))
         self.cache.put(key, config.model, answer)
         usage.requests += 1
         usage.prompt_tokens += answer["prompt_tokens"]
@@ -331,11 +404,11 @@ class LLMClient:
         return Completion(**answer, cached=False)
 
     async def _send(
-        self, config: RoleConfig, payload: dict[str, Any], usage: RoleUsage
+        self, config: RoleConfig, payload: dict[str, Any], usage: RoleUsage, endpoints: list[_Endpoint]
     ) -> tuple[dict[str, Any], _Endpoint]:
         prompt_text = "".join(m["content"] for m in payload["messages"])
         estimate = estimate_tokens(prompt_text) + (payload.get("max_tokens") or 0)
-        route = _Route(self._pool(config))
+        route = _Route(endpoints)
         attempts = failed = 0
         while True:
             if attempts:
@@ -383,6 +456,7 @@ class LLMClient:
             await endpoint.client.close()
         self._endpoints.clear()
         self._pools.clear()
+        self._preflights.clear()
 
 
 def _connection_cause(exc: BaseException) -> BaseException | None:
@@ -405,6 +479,8 @@ def _short(exc: BaseException, limit: int = 300) -> str:
 
 def _hint(status: int, config: RoleConfig) -> str:
     if status in (401, 403):
+        if not os.environ.get(config.api_key_env):
+            return f" (${config.api_key_env} is not set: export the key, or name another variable with api_key_env)"
         return f" (check the key in ${config.api_key_env})"
     if status == 404:
         return " (check --base-url and --model)"
