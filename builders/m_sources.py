@@ -92,12 +92,22 @@ def _path_rows(path: Path) -> Iterator[Row]:
         yield from file_rows(path)
 
 
+_SPLIT_FOLDERS = {"train", "validation", "val", "dev", "test"}
+
+
 def _folder_files(folder: Path, split: str, suffixes: tuple[str, ...]) -> list[Path]:
     """The files of one split: `<folder>/<split>/` if there is one, else the folder's own files."""
     for name in (split, _HUB_SPLIT.get(split, split)):
         if (folder / name).is_dir():
             folder = folder / name
             break
+    else:
+        splits = sorted(d.name for d in folder.iterdir() if d.is_dir() and d.name in _SPLIT_FOLDERS)
+        if splits:  # a folder of split folders without this one: its loose files are not items
+            raise SourceError(
+                f"{folder}: no {split}/ folder (it has {', '.join(s + '/' for s in splits)}); give --split one of those, "
+                f"or add the {split} files"
+            )
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(suffixes))
     if not files:
         raise SourceError(f"{folder}: no {'/'.join(suffixes)} files (nor a {split}/ folder holding them)")

@@ -218,15 +218,15 @@ def _rows(stats: dict[str, Any], langs: list[str]) -> list[dict[str, Any]]:
 
 
 def _score_docs(builder: Any) -> dict[str, str]:
-    """Score column → "check_name: first line of the check's docstring", from the builder's checks."""
+    """Score column → "`check_name`, the first paragraph of the check's docstring"."""
     checks = list(builder.checks) + [c for group in builder.checks_by_tier.values() for c in group]
     docs = {}
     for check in checks:
-        doc = (type(check).__doc__ or "").strip().splitlines()
+        # The whole first paragraph, joined: its first line alone may stop mid-sentence.
+        doc = " ".join((type(check).__doc__ or "").strip().split("\n\n")[0].split())
+        name = f"`{getattr(check, 'name', type(check).__name__)}`"
         for column in getattr(check, "columns", {}):
-            docs.setdefault(
-                column, f"`{getattr(check, 'name', type(check).__name__)}`" + (f", {doc[0]}" if doc else "")
-            )
+            docs.setdefault(column, name + (f", {doc}" if doc else ""))
     return docs
 
 

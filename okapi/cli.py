@@ -238,6 +238,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out/demo")
     p.add_argument("--langs", default="vi,fr,hi")
     p.add_argument("--cache-dir", help="response cache folder (default <out>/../.okapi-cache)")
+    for command in sub.choices.values():  # -v after the command too (it stays False unless given)
+        command.add_argument(
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log retries and requests"
+        )
     return parser
 
 

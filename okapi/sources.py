@@ -159,9 +159,26 @@ def content_id(prefix: str, fields: dict[str, str]) -> str:
     return f"{prefix}-{digest[:16]}"
 
 
+def _refuse_translated_build(path: Path) -> None:
+    """An okapi build's folder holds translations, not English (a Self-Instruct pool is English)."""
+    try:
+        stats = json.loads((path / "stats.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    builder = stats.get("builder") if isinstance(stats, dict) else None
+    if builder and builder != "self-instruct":
+        languages = ", ".join(sorted(stats.get("languages", {}))) or "no language yet"
+        origin = (stats.get("source") or {}).get("location")
+        raise SourceError(
+            f"source {path} is an okapi {builder!r} build ({languages}), not English rows: give the English "
+            "source" + (f" it was built from ({origin})" if origin else "")
+        )
+
+
 def _source_rows(source: str, split: str) -> Iterator[tuple[str, Any]]:
     path = Path(source)
     if path.is_dir():  # a dataset folder `datasets` can read (parquet files, Hub layout)
+        _refuse_translated_build(path)
         return _hub_rows(source, split)
     if path.exists():
         return file_rows(path)

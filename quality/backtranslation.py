@@ -77,7 +77,7 @@ class BackTranslationScore:
 
 @dataclass(frozen=True)
 class BackTranslationScoreV2(BackTranslationScore):
-    """`backtranslation_v1`, also judged field by field.
+    """chrF/BLEU of the English back-translation against the source, for the record and for each field.
 
     Over the whole record the fields that are right dominate the score: a multiple-choice item
     with its question taken from another item, or two options swapped, still scored well

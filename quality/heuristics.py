@@ -96,7 +96,7 @@ class LengthRatio:
 
 @dataclass(frozen=True)
 class LengthRatioV2:
-    """`length_ratio_v1` per kind of field: a short option, a question, an instruction, a long answer.
+    """Length against the English as a z-score for the language and the kind of field (option, question, instruction, answer).
 
     Version 1 judged every field as a news sentence: on real benchmark translations short options
     and long answers drew most of its false rejects. Each kind's centre and spread come from human
@@ -181,7 +181,7 @@ class Ending:
 
 @dataclass(frozen=True)
 class EndingV2:
-    """`ending_v1` per kind of field.
+    """A field must not be cut short, nor a question answered instead of translated, judged per kind of field.
 
     - option: a final full stop lost (or added) is not a cut: "Speed." → "Geschwindigkeit" is
       how translators write options; only a bracket left open counts.

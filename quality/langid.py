@@ -146,7 +146,7 @@ class LangIdV2:
 
 @dataclass(frozen=True)
 class LangIdV3(LangIdV2):
-    """`lang_id_v2`, with look-alike languages told apart by their own words (quality/lookalikes.py).
+    """Language of the record and of each long field, with look-alike languages told apart by their own words.
 
     Version 2 accepted Hindi for a Marathi or Nepali target and any of sr/hr/bs for each other,
     so a model answering in the neighbour language passed. Now the look-alike is accepted only
@@ -159,20 +159,41 @@ class LangIdV3(LangIdV2):
     columns: ClassVar[dict[str, type]] = {**LangIdV2.columns, "lookalike_markers": str}
 
     def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
-        # Version 2 judged fields alone only when two were long: a multiple-choice item has one
-        # long question and short options, so a question in another language went unseen.
-        result = super().__call__(translated, source, lang)
+        whole = " ".join(prose(translated).split())
+        scores, keep = self._judge(whole, lang)
+        if letters_besides(whole, english_names(prose(source))) < self.min_letters:
+            return CheckResult(scores)  # too little text, or only names copied from the English
+        if not keep:
+            return CheckResult(scores, False, "wrong_language")
         fields = [name for name, value in translated.fields.items() if (value or "").strip()]
-        if not result.keep or len(fields) < 2:
-            return result
-        for name in fields:
-            text = " ".join(prose(translated, (name,)).split())
-            if letters_besides(text, english_names(prose(source, (name,)))) < self.min_field_letters:
+        if len(fields) < 2:
+            return CheckResult(scores)
+        # Version 2's fields (long ones, when two are long), then each field with that many letters
+        # besides English names: version 2 missed a long question among short options. A text
+        # already judged is not judged again.
+        texts = {name: " ".join(prose(translated, (name,)).split()) for name in fields}
+        long_fields = [t for t in texts.values() if sum(ch.isalpha() for ch in t) >= self.min_field_letters]
+        own = [
+            t for name, t in texts.items()
+            if letters_besides(t, english_names(prose(source, (name,)))) >= self.min_field_letters
+        ]  # fmt: skip
+        for text in dict.fromkeys([*(long_fields if len(long_fields) > 1 else ()), *own]):
+            if self._clearly_target(text, lang):
                 continue
             field_scores, field_keep = self._judge(text, lang)
             if not field_keep:
                 return CheckResult(field_scores, False, "wrong_language")
-        return result
+        return CheckResult(scores)
+
+    def _clearly_target(self, text: str, lang: Language) -> bool:
+        """What `_judge` would keep, decided without the second identifier: py3langid names the
+        target itself (then the second label cannot reject it), it is not a uk/ru pair that letters
+        decide, and no marker words point to a look-alike. A field's scores are kept only when it fails."""
+        return (
+            lang.code not in PAIRED
+            and primary_label(text, lang.code)[0] == lang.code
+            and (lang.code not in GROUPS or lookalike_verdict(text, lang.code) is None)
+        )
 
     def _judge(self, text: str, lang: Language) -> tuple[dict[str, str | float], bool]:
         scores, keep = super()._judge(text, lang)

@@ -47,7 +47,7 @@ class DPOScriptArguments(DataArguments):
 class OkapiDPOConfig(DPOConfig):
     """DPOConfig with precision picked by the hardware; every other default is trl's."""
 
-    gradient_checkpointing: bool = field(
+    activation_checkpointing: bool = field(
         default=False,
         metadata={"help": "Recompute activations to save memory (~30%% slower); on for 7B models."},
     )

@@ -89,7 +89,7 @@ class OkapiPPOConfig(PPOConfig):
     num_sample_generations: int = field(
         default=0, metadata={"help": "How many times to print sample generations on the held-out prompts."}
     )
-    gradient_checkpointing: bool = field(
+    activation_checkpointing: bool = field(
         default=False, metadata={"help": "Recompute activations to save memory."}
     )
     output_dir: str = field(

@@ -61,7 +61,7 @@ class FastRewardConfig(RewardConfig):
             "choices": ["random", "sequential", "group_by_length", "batch_rebalance"],
         },
     )
-    gradient_checkpointing: bool = field(
+    activation_checkpointing: bool = field(
         default=False,
         metadata={
             "help": "Recompute activations to save memory (~30%% slower); with frozen lower layers rarely needed."

@@ -46,7 +46,7 @@ class FastSFTConfig(SFTConfig):
             "choices": ["random", "sequential", "group_by_length", "batch_rebalance"],
         },
     )
-    gradient_checkpointing: bool = field(
+    activation_checkpointing: bool = field(
         default=False,
         metadata={
             "help": "Recompute activations to save memory (~30%% slower); on for 7B models in the recipes."

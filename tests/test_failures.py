@@ -141,3 +141,65 @@ def test_no_reachable_endpoint_stops_the_build_in_seconds_with_one_line(tmp_path
     assert len(err.splitlines()) == 1 and url in err and "cannot connect" in err
     assert "$OPENAI_API_KEY not set" in err and "--base-url" in err
     assert not (tmp_path / "out" / "vi").exists()  # nothing written as if it had worked
+
+
+def test_a_run_config_value_of_the_wrong_type_is_one_line_with_an_example(tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text('[default]\nconcurrency = "sixteen"\n')
+    args = ["estimate", "instructions", "--source", str(SAMPLE), "--langs", "vi", "--config", str(config)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err
+        == f"okapi: error: {config} [default]: concurrency = 'sixteen' must be a whole number, e.g. concurrency = 16"
+    )
+    config.write_text('[roles.judge]\nendpoints = [{ base_url = "http://gpu1:8000/v1", timeout_s = 0 }]\n')
+    assert main(args) == 2
+    assert "[roles.judge] endpoints[0]: timeout_s = 0 must be above 0" in capsys.readouterr().err
+
+
+def test_verbose_works_before_and_after_the_command():
+    from okapi.cli import _parser
+
+    assert (
+        _parser()
+        .parse_args(["build", "instructions", "--source", "s", "--langs", "vi", "--out", "o", "-v"])
+        .verbose
+    )
+    assert _parser().parse_args(["-v", "languages"]).verbose
+    assert not _parser().parse_args(["languages"]).verbose
+
+
+def test_an_okapi_build_is_refused_as_an_english_source(offline_server, tmp_path, capsys):
+    server = offline_server()
+    assert _build(tmp_path / "out", server) == 0
+    capsys.readouterr()
+    assert _build(tmp_path / "again", server, source=tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert "is an okapi 'instructions' build (vi), not English rows" in err and str(SAMPLE) in err
+
+
+def test_a_missing_split_folder_is_named_not_a_file_beside_it(tmp_path, capsys):
+    (tmp_path / "mmlu" / "dev").mkdir(parents=True)
+    (tmp_path / "mmlu" / "dev" / "anatomy_dev.csv").write_text("What is 2+2?,1,2,3,4,D\n")
+    (tmp_path / "mmlu" / "categories.json").write_text('{"anatomy": ["health"]}')
+    args = ["estimate", "m_mmlu", "--source", str(tmp_path / "mmlu"), "--split", "test", "--langs", "vi"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "no test/ folder (it has dev/); give --split one of those" in err and "categories.json" not in err
+
+
+def test_the_cards_score_descriptions_are_whole_sentences():
+    import re
+
+    from okapi.builders import get_builder
+    from okapi.card import _score_docs
+
+    for name in ("instructions", "rankings", "m_arc", "m_hellaswag", "m_mmlu"):
+        for column, doc in _score_docs(get_builder(name, {})).items():
+            assert doc.endswith((".", ")")), (name, column, doc)  # not cut at the docstring's first line
+            assert not re.match(r"`\w+_v\d+`, `\w+_v\d+`", doc), (
+                name,
+                column,
+                doc,
+            )  # not "see the older one"

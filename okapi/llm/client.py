@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import math
 import os
@@ -30,8 +31,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-import httpx2  # openai's HTTP layer (a dependency of openai 3)
-import openai
 
 from okapi.llm.cache import ResponseCache, payload_key
 from okapi.llm.config import RoleConfig, RunConfig
@@ -127,18 +126,37 @@ class _Problem:
     wait: float  # seconds before this request may try the same endpoint again
 
 
+class _HTTPStatus(Exception):
+    """A non-2xx answer, with what a retry or an error message needs."""
+
+    def __init__(self, status: int, headers: Any, body: bytes):
+        super().__init__(status)
+        self.status, self.headers, self.body = status, headers, body
+
+    def error(self) -> dict[str, Any]:
+        """The OpenAI-style `{"error": {...}}` object, or {}."""
+        try:
+            error = json.loads(self.body).get("error")
+        except (ValueError, AttributeError):
+            return {}
+        return error if isinstance(error, dict) else {}
+
+    def detail(self, limit: int = 300) -> str:
+        message = self.error().get("message") or self.body.decode("utf-8", "replace")
+        return _clip(f"HTTP {self.status}: {message}", limit)
+
+
 class _Endpoint:
-    """One server of a role: its HTTP client, concurrency, limits and health."""
+    """One server of a role: its HTTP session, concurrency, limits and health.
+
+    Requests go out as the exact payload over aiohttp, without openai's SDK: its typed parameter
+    transform and answer models cost about 4 times our CPU per request (hundreds per second).
+    """
 
     def __init__(self, config: RoleConfig):
         self.config = config
-        self.client = openai.AsyncOpenAI(
-            base_url=config.base_url,
-            api_key=config.api_key(),
-            max_retries=0,  # retries are ours: they honour Retry-After, switch endpoints, are counted
-            timeout=config.timeout_s,
-            http_client=openai.DefaultAioHttpClient(timeout=config.timeout_s),
-        )
+        self.url = config.base_url.rstrip("/")
+        self._session: aiohttp.ClientSession | None = None
         self.semaphore = asyncio.Semaphore(config.concurrency)
         self.limiter = RateLimiter(config.requests_per_minute, config.tokens_per_minute)
         self.adaptive = AdaptiveLimiter(learn=config.requests_per_minute is None)
@@ -148,6 +166,21 @@ class _Endpoint:
         self.resting_until = 0.0
 
     @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:  # created in the running loop, on first use
+            self._session = aiohttp.ClientSession(
+                headers={"Authorization": f"Bearer {self.config.api_key()}"},
+                timeout=aiohttp.ClientTimeout(total=self.config.timeout_s),
+                connector=aiohttp.TCPConnector(limit=0),  # the semaphore bounds requests in flight
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
     def load(self) -> float:
         if self.failures >= FAILURES_TO_REST and self.outstanding:
             return math.inf  # back from a rest: one request probes it until one is answered
@@ -155,6 +188,14 @@ class _Endpoint:
 
     def ready_at(self) -> float:
         return max(self.resting_until, self.adaptive.hold_until)
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> tuple[Any, bytes]:
+        """(headers, body) of a 2xx answer; raises _HTTPStatus for any other status."""
+        async with self.session.request(method, self.url + path, **kwargs) as response:
+            body = await response.read()
+            if not 200 <= response.status < 300:
+                raise _HTTPStatus(response.status, response.headers, body)
+            return response.headers, body
 
     async def attempt(self, payload: dict[str, Any], estimate: int, previous: int) -> dict[str, Any]:
         """Send once (`previous` attempts came before). Returns the answer's JSON; raises _Transient
@@ -169,28 +210,29 @@ class _Endpoint:
                 if ticket is None:
                     raise _Reroute
                 try:
-                    # The payload as it is, not through openai's typed parameter transform: that
-                    # and its typed answer models would cost a third of our CPU at hundreds/s.
-                    raw = await self.client.post("/chat/completions", body=payload, cast_to=httpx2.Response)
-                except openai.RateLimitError as exc:
-                    problem = self._rate_limited(exc, previous)
-                    self.adaptive.rate_limited(ticket, problem.wait, exc.response.headers)
-                    raise _Transient(problem) from None
-                except (openai.InternalServerError, openai.APIConnectionError) as exc:
+                    headers, raw = await self._call("POST", "/chat/completions", json=payload)
+                except _HTTPStatus as answer:
+                    if answer.status == 429:
+                        problem = self._rate_limited(answer, previous)
+                        self.adaptive.rate_limited(ticket, problem.wait, answer.headers)
+                        raise _Transient(problem) from None
+                    if answer.status >= 500 or answer.status in (408, 409):  # as openai's SDK retries
+                        raise _Transient(self._failed(answer, previous)) from None
+                    raise EndpointError(self._refusal(answer)) from None
+                except (TimeoutError, aiohttp.ClientError) as exc:
                     raise _Transient(self._failed(exc, previous)) from None
-                except openai.APIStatusError as exc:
-                    raise EndpointError(self._refusal(exc)) from None
-                self.adaptive.answered(ticket, raw.headers)
+                self.adaptive.answered(ticket, headers)
                 self.failures = 0
                 self.rest_s = REST_BACKOFFS * self.config.backoff_base_s
                 try:
-                    body = raw.json()
+                    body = json.loads(raw)
                 except ValueError:
                     body = None
                 if not isinstance(body, dict):  # HTML from a proxy, plain text: not an OpenAI API
                     raise EndpointError(
                         f"{self.config.base_url} answered 200 with a body that is not a chat completion "
-                        f"(starts {raw.text[:120]!r}); is base_url the OpenAI-compatible API, ending in /v1?"
+                        f"(starts {raw[:120].decode('utf-8', 'replace')!r}); is base_url the "
+                        "OpenAI-compatible API, ending in /v1?"
                     )
                 return body
         finally:
@@ -200,24 +242,20 @@ class _Endpoint:
         """One cheap `GET /models` before this endpoint's first request: what makes it unusable
         (unreachable, refused key, broken server), or None. A server without /models passes."""
         config = self.config
+        limit = min(PREFLIGHT_TIMEOUT_S, config.timeout_s)
         try:
-            raw = await self.client.get(
-                "/models",
-                cast_to=httpx2.Response,
-                options={"timeout": min(PREFLIGHT_TIMEOUT_S, config.timeout_s)},
-            )
-        except openai.APIStatusError as exc:
-            if exc.status_code in (401, 403, 500, 502, 503, 504):  # 404, 405, 501: no /models here
-                return f"HTTP {exc.status_code}: {_short(exc, 160)}" + _hint(exc.status_code, config)
+            _, raw = await self._call("GET", "/models", timeout=aiohttp.ClientTimeout(total=limit))
+        except _HTTPStatus as answer:
+            if answer.status in (401, 403, 500, 502, 503, 504):  # 404, 405, 501: no /models here
+                return answer.detail(160) + _hint(answer.status, config)
             return None  # 429: busy, but there
-        except openai.APIConnectionError as exc:  # timeouts included
-            cause = _connection_cause(exc)
-            if cause is None and isinstance(exc, openai.APITimeoutError):
-                return f"no answer to GET /models within {min(PREFLIGHT_TIMEOUT_S, config.timeout_s):g}s"
-            return f"cannot connect ({_short(cause or exc.__cause__ or exc, 160)})"
+        except TimeoutError:
+            return f"no answer to GET /models within {limit:g}s"
+        except aiohttp.ClientError as exc:
+            return f"cannot connect ({_clip(str(exc) or type(exc).__name__, 160)})"
         try:
-            served = [m.get("id") for m in raw.json().get("data", [])]
-        except (ValueError, AttributeError):
+            served = [m.get("id") for m in json.loads(raw).get("data", [])]
+        except (ValueError, AttributeError, TypeError):
             return None  # not a model list: the chat answers will tell
         if served and config.model not in served:
             log.warning(
@@ -238,29 +276,26 @@ class _Endpoint:
         config = self.config
         return random.uniform(0, min(config.backoff_max_s, config.backoff_base_s * 2 ** min(previous, 30)))
 
-    def _rate_limited(self, exc: openai.RateLimitError, previous: int) -> _Problem:
-        if exc.code == "insufficient_quota":  # OpenAI: the account is out of credit, not busy
+    def _rate_limited(self, answer: _HTTPStatus, previous: int) -> _Problem:
+        if answer.error().get("code") == "insufficient_quota":  # OpenAI: out of credit, not busy
             raise EndpointError(
                 f"{self.config.base_url} (model {self.config.model!r}): insufficient_quota, the "
-                f"account behind ${self.config.api_key_env} has no credit left: {_short(exc)}"
+                f"account behind ${self.config.api_key_env} has no credit left: {answer.detail()}"
             )
         return _Problem(
-            "http_429", _short(exc), self._wait(retry_after_seconds(exc.response.headers), previous)
+            "http_429", answer.detail(), self._wait(retry_after_seconds(answer.headers), previous)
         )
 
-    def _failed(self, exc: openai.APIError, previous: int) -> _Problem:
+    def _failed(self, failure: _HTTPStatus | aiohttp.ClientError | TimeoutError, previous: int) -> _Problem:
         config = self.config
-        cause = _connection_cause(exc)
-        if isinstance(exc, openai.InternalServerError):
-            server_wait = retry_after_seconds(exc.response.headers)
-            problem = _Problem(f"http_{exc.status_code}", _short(exc), self._wait(server_wait, previous))
-        elif isinstance(exc, openai.APITimeoutError) and cause is None:
+        if isinstance(failure, _HTTPStatus):
+            server_wait = retry_after_seconds(failure.headers)
+            problem = _Problem(f"http_{failure.status}", failure.detail(), self._wait(server_wait, previous))
+        elif isinstance(failure, TimeoutError):
             problem = _Problem("timeout", f"no answer within {config.timeout_s}s", self._wait(None, previous))
-        else:  # refused, reset, unreachable: name the cause, not "Connection error."
-            cause = cause or exc.__cause__ or exc
-            problem = _Problem(
-                "connection", f"{config.base_url}: {_short(cause)}", self._wait(None, previous)
-            )
+        else:  # refused, reset, unreachable: name the cause
+            cause = str(failure) or type(failure).__name__
+            problem = _Problem("connection", f"{config.base_url}: {_clip(cause)}", self._wait(None, previous))
         self._count_failure(problem.reason)
         return problem
 
@@ -275,11 +310,10 @@ class _Endpoint:
             )  # fmt: skip
             self.rest_s = min(2 * self.config.backoff_max_s, 2 * self.rest_s)
 
-    def _refusal(self, exc: openai.APIStatusError) -> str:
+    def _refusal(self, answer: _HTTPStatus) -> str:
         config = self.config
-        return (
-            f"{config.base_url} (model {config.model!r}) answered HTTP {exc.status_code}: "
-            f"{_short(exc)}" + _hint(exc.status_code, config)
+        return f"{config.base_url} (model {config.model!r}) answered {answer.detail()}" + _hint(
+            answer.status, config
         )
 
 
@@ -453,27 +487,14 @@ class LLMClient:
 
     async def aclose(self) -> None:
         for endpoint in self._endpoints.values():
-            await endpoint.client.close()
+            await endpoint.close()
         self._endpoints.clear()
         self._pools.clear()
         self._preflights.clear()
 
 
-def _connection_cause(exc: BaseException) -> BaseException | None:
-    """The refused/reset/unreachable connection behind an error, if that is what it was.
-
-    openai reports a refused connection as APITimeoutError; its cause chain tells the truth.
-    """
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ConnectionError | aiohttp.ClientConnectorError | aiohttp.ServerDisconnectedError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _short(exc: BaseException, limit: int = 300) -> str:
-    text = str(exc).replace("\n", " ")
+def _clip(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "…"
 
 

@@ -14,6 +14,7 @@ import os
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import get_args, get_type_hints
 
 ROLES = ("translator", "judge", "responder", "generator")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -105,6 +106,41 @@ def _check_keys(table: dict, valid: set[str], where: str) -> None:
         )
 
 
+# Settings that must be above zero, or at least zero; the rest of the numbers are rates (> 0).
+_AT_LEAST_ZERO = {"max_retries", "price_input_per_mtok", "price_output_per_mtok"}
+
+
+_KIND_NAMES = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}
+
+
+def _check_values(table: dict, cls: type, where: str) -> None:
+    """Each setting has its field's type (a TOML string where a number belongs is named, with an example)."""
+    hints = get_type_hints(cls)
+    for key, value in table.items():
+        if key in ("endpoints", "models"):
+            continue  # lists, checked on their own
+        kinds = tuple(t for t in get_args(hints[key]) or (hints[key],) if t is not type(None))
+        if float in kinds:
+            kinds += (int,)
+        if isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds):
+            wanted = " or ".join(sorted({_KIND_NAMES[t] for t in kinds}))
+            example = getattr(cls(), key) if cls is RoleConfig else getattr(RoleConfig(), key)
+            example = 16 if example is None else example
+            raise ConfigError(f"{where}: {key} = {value!r} must be {wanted}, e.g. {key} = {_toml(example)}")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            low_ok = key in _AT_LEAST_ZERO
+            if value < 0 or (value == 0 and not low_ok):
+                raise ConfigError(
+                    f"{where}: {key} = {value!r} must be {'at least 0' if low_ok else 'above 0'}"
+                )
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
 def _endpoints_from_list(entries: object, where: str) -> tuple[EndpointConfig, ...]:
     if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
         raise ConfigError(
@@ -113,11 +149,13 @@ def _endpoints_from_list(entries: object, where: str) -> tuple[EndpointConfig, .
         )
     for i, entry in enumerate(entries):
         _check_keys(entry, _ENDPOINT_KEYS, f"{where} endpoints[{i}]")
+        _check_values(entry, EndpointConfig, f"{where} endpoints[{i}]")
     return tuple(EndpointConfig(**entry) for entry in entries)
 
 
 def _role_from_table(table: dict, base: RoleConfig, where: str) -> RoleConfig:
     _check_keys(table, _ROLE_KEYS, where)
+    _check_values(table, RoleConfig, where)
     if "endpoints" in table:
         table = {**table, "endpoints": _endpoints_from_list(table["endpoints"], where)}
     elif "base_url" in table:
