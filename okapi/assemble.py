@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -227,9 +227,10 @@ def _merge_values(values: dict[str, Any], latest: str) -> Any:
 
 
 def assemble_language(
-    out_dir: Path, builder: Builder, lang: Language, units: Sequence[UnitFiles], split: str | None
+    out_dir: Path, builder: Builder, lang: Language, units: Iterable[UnitFiles], split: str | None
 ) -> dict[str, Any]:
-    """Write one language's config and rejects from its finished units, streaming, in source order.
+    """Write one language's config and rejects from its finished units, streaming, in source order
+    (`units` may yield each unit as it finishes, so a language assembles while its last units run).
 
     The checks over the whole language (duplicates) run here, over every unit's records in order,
     so the rows are those an unsharded build keeps. Returns the language's stats entry.

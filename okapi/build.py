@@ -19,8 +19,9 @@ import hashlib
 import json
 import re
 import subprocess
-from collections.abc import Callable
-from concurrent.futures import Executor
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ from okapi.workdir import (
     IncompleteBuild,
     Source,
     SourcePlan,
+    UnitFiles,
     WorkDir,
     check_out_dir,
     read_json,
@@ -237,6 +239,14 @@ class _Run:
                 f"units {finished}/{len(pending)} {self.client.usage.postfix()}", refresh=False
             )
 
+        # Each language assembles in a thread of its own, in shard order, as its units finish:
+        # the checks over the whole language overlap the requests of its last units.
+        todo = {(lang.code, shard) for lang, shard in pending}
+        finished_units = _Arrivals(
+            {(lang.code, s) for lang in assemble for s in range(len(self.plan.shards))} - todo
+        )
+        threads = ThreadPoolExecutor(max(1, len(assemble)), thread_name_prefix="okapi-assemble")
+
         async def unit(lang: Language, shard: int) -> None:
             nonlocal finished
             async with slots:
@@ -246,16 +256,27 @@ class _Run:
                 )  # fmt: skip
                 await self.offload(check_and_write, job)
                 finished += 1
+                finished_units.add((lang.code, shard))
 
         async def language(lang: Language) -> None:
+            assembly = None
+            if lang in assemble:
+                units = (
+                    self.work.unit(lang.code, shard)
+                    for shard in range(len(self.plan.shards))
+                    if finished_units.wait((lang.code, shard))
+                )
+                shards = len(self.plan.shards)
+                assembly = asyncio.get_running_loop().run_in_executor(
+                    threads, _assemble_language, self.work, builder, lang, units, shards, self.split
+                )
+                assembly.add_done_callback(lambda f: f.cancelled() or f.exception())  # read if a unit failed
             async with asyncio.TaskGroup() as group:
                 for pending_lang, shard in pending:
                     if pending_lang == lang:
                         group.create_task(unit(lang, shard))
-            if lang in assemble:
-                entries[lang.code] = await self.offload(
-                    _assemble_language, self.work, builder, lang, len(self.plan.shards), self.split
-                )
+            if assembly is not None:
+                entries[lang.code] = await assembly
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -264,9 +285,41 @@ class _Run:
         except BaseExceptionGroup as failed:
             raise _first(failed) from None  # e.g. EndpointError: the one error the user must fix
         finally:
+            finished_units.abort()  # an assembly still waiting for a unit that will not come stops
+            threads.shutdown(wait=True)
             bar.close()
             await self.client.aclose()
         return entries
+
+
+class _Arrivals:
+    """Units finished so far, for threads that wait for them in order (or learn the run stopped)."""
+
+    def __init__(self, done: set[tuple[str, int]]):
+        self._done = set(done)
+        self._aborted = False
+        self._changed = threading.Condition()
+
+    def add(self, unit: tuple[str, int]) -> None:
+        with self._changed:
+            self._done.add(unit)
+            self._changed.notify_all()
+
+    def abort(self) -> None:
+        with self._changed:
+            self._aborted = True
+            self._changed.notify_all()
+
+    def wait(self, unit: tuple[str, int]) -> bool:
+        with self._changed:
+            self._changed.wait_for(lambda: unit in self._done or self._aborted)
+            if unit not in self._done:
+                raise _Stopped
+            return True
+
+
+class _Stopped(Exception):
+    """The run stopped (an error elsewhere) before a unit this assembly waits for was finished."""
 
 
 def _first(error: BaseException) -> BaseException:
@@ -276,10 +329,14 @@ def _first(error: BaseException) -> BaseException:
 
 
 def _assemble_language(
-    work: WorkDir, builder: Builder, lang: Language, shards: int, split: str | None
+    work: WorkDir,
+    builder: Builder,
+    lang: Language,
+    units: Iterable[UnitFiles],
+    shards: int,
+    split: str | None,
 ) -> dict[str, Any]:
-    """One language's config from its finished units (in a check worker: languages in parallel)."""
-    units = [work.unit(lang.code, shard) for shard in range(shards)]
+    """One language's config from its `shards` units, each taken as it finishes, in shard order."""
     with work.lock(f"assemble-{lang.code}", wait=True):
         return assemble.assemble_language(work.out_dir, builder, lang, units, split) | {"units": shards}
 
