@@ -10,6 +10,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
@@ -63,6 +64,27 @@ def _fields(translated: Example, source: Example):
             yield name, english, translated.fields.get(name) or ""
 
 
+def _judge_lengths(
+    translated: Example, source: Example, z_of: Callable[[str, str, str], float], min_z: float, max_z: float
+) -> CheckResult:
+    """The length checks' verdict: the most extreme field's z (`z_of(name, english, translation)`)
+    decides; the record's overall ratio is kept too."""
+    total_en = total_tr = 0
+    extreme = 0.0
+    for name, english, translation in _fields(translated, source):
+        total_en, total_tr = total_en + prose_length(english), total_tr + prose_length(translation)
+        z = z_of(name, english, translation)
+        extreme = z if abs(z) > abs(extreme) else extreme
+    if not total_en:
+        return CheckResult({"length_ratio": None, "length_z": None})
+    scores = {"length_ratio": round(total_tr / total_en, 4), "length_z": round(extreme, 3)}
+    if extreme < min_z:
+        return CheckResult(scores, False, "too_short")
+    if extreme > max_z:
+        return CheckResult(scores, False, "too_long")
+    return CheckResult(scores)
+
+
 @dataclass(frozen=True)
 class LengthRatio:
     """Characters of translation per English character, as a z-score for the language.
@@ -78,20 +100,10 @@ class LengthRatio:
     max_z: float = 3.0
 
     def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
-        total_en = total_tr = 0
-        extreme = 0.0
-        for _, english, translation in _fields(translated, source):
-            total_en, total_tr = total_en + prose_length(english), total_tr + prose_length(translation)
-            z = length_z(english, translation, lang.code)
-            extreme = z if abs(z) > abs(extreme) else extreme
-        if not total_en:
-            return CheckResult({"length_ratio": None, "length_z": None})
-        scores = {"length_ratio": round(total_tr / total_en, 4), "length_z": round(extreme, 3)}
-        if extreme < self.min_z:
-            return CheckResult(scores, False, "too_short")
-        if extreme > self.max_z:
-            return CheckResult(scores, False, "too_long")
-        return CheckResult(scores)
+        def z_of(name: str, english: str, translation: str) -> float:
+            return length_z(english, translation, lang.code)
+
+        return _judge_lengths(translated, source, z_of, self.min_z, self.max_z)
 
 
 @dataclass(frozen=True)
@@ -110,20 +122,10 @@ class LengthRatioV2:
     max_z: float = 3.0
 
     def __call__(self, translated: Example, source: Example, lang: Language) -> CheckResult:
-        total_en = total_tr = 0
-        extreme = 0.0
-        for name, english, translation in _fields(translated, source):
-            total_en, total_tr = total_en + prose_length(english), total_tr + prose_length(translation)
-            z = kind_z(english, translation, lang.code, kind_of(name, self.kinds))
-            extreme = z if abs(z) > abs(extreme) else extreme
-        if not total_en:
-            return CheckResult({"length_ratio": None, "length_z": None})
-        scores = {"length_ratio": round(total_tr / total_en, 4), "length_z": round(extreme, 3)}
-        if extreme < self.min_z:
-            return CheckResult(scores, False, "too_short")
-        if extreme > self.max_z:
-            return CheckResult(scores, False, "too_long")
-        return CheckResult(scores)
+        def z_of(name: str, english: str, translation: str) -> float:
+            return kind_z(english, translation, lang.code, kind_of(name, self.kinds))
+
+        return _judge_lengths(translated, source, z_of, self.min_z, self.max_z)
 
 
 _CLOSERS = "\"'“”„‘’‚«»‹›)]」』*_"  # quotes close either way round across languages
