@@ -47,13 +47,13 @@ import openai
 
 from okapi.languages import Language, get_language
 from okapi.llm import LLMClient, ResponseCache, load_run_config
-from okapi.offline.server import OfflineServer, ServerConfig
+from okapi.offline.server import RATE_LIMIT_MODES, OfflineServer, ServerConfig
 from okapi.records import Example
 from okapi.steps.translate import TranslateSettings, translate, translate_requests
 
 FIELDS = ("text",)
 SETTINGS = TranslateSettings(max_records_per_request=1)
-MODES = ("window", "bucket")
+MODES = RATE_LIMIT_MODES
 CLIENTS = ("okapi (learned)", "okapi (configured)", "plain AsyncOpenAI")
 
 

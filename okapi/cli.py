@@ -297,7 +297,7 @@ def cmd_estimate(args: argparse.Namespace) -> None:
     rows = estimate(builder, loaded.examples, langs, client, args.backtranslate)
     print(f"{len(loaded.examples)} source records × {len(langs)} languages")
     roles = {row.role: client.config.role(row.role) for row in rows}
-    unpriced = {r for r, c in roles.items() if not (c.price_input_per_mtok or c.price_output_per_mtok)}
+    unpriced = {r for r, c in roles.items() if not c.priced}
     print(format_estimate(rows, {r: c.model for r, c in roles.items()}, unpriced))
 
 
@@ -425,7 +425,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
     )
     client = _client(args, _cache_dir(args.cache_dir))
     generator = client.config.role(settings.role)
-    if args.budget is not None and not (generator.price_input_per_mtok or generator.price_output_per_mtok):
+    if args.budget is not None and not generator.priced:
         raise ValueError(
             "--budget needs the generator's prices: set price_input_per_mtok and price_output_per_mtok "
             "in the run config (--config)"

@@ -44,3 +44,13 @@ def make_client(server: OfflineServer, cache_dir: Path, **role_settings) -> LLMC
     config = load_run_config(None, model="offline", base_url=server.base_url, environ={})
     config.roles["default"] = replace(config.roles["default"], **role_settings)
     return LLMClient(config, ResponseCache(cache_dir / "responses.sqlite"))
+
+
+def closed_port_url() -> str:
+    """An endpoint URL on a loopback port nobody listens on: connections are refused."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"  # nothing listens there any more

@@ -123,13 +123,12 @@ def test_generate_stops_when_the_generator_only_repeats_itself(offline_server, t
 
 
 def test_no_reachable_endpoint_stops_the_build_in_seconds_with_one_line(tmp_path, capsys, monkeypatch):
-    import socket
     import time
 
+    from conftest import closed_port_url
+
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"  # nothing listens there once closed
+    url = closed_port_url()
 
     class Closed:
         base_url = url

@@ -1,11 +1,12 @@
 """Several endpoints per role, served-model accounting and rate limits that never lose a record."""
 
 import asyncio
-import socket
 import time
 from dataclasses import replace
 
 import pytest
+from conftest import closed_port_url
+from test_llm import _run
 
 from okapi.llm import (
     ChatRequest,
@@ -28,23 +29,6 @@ def _client(tmp_path, urls: list[str], **role_settings) -> LLMClient:
     endpoints = tuple(EndpointConfig(base_url=u) for u in urls)
     config.roles["default"] = replace(config.roles["default"], endpoints=endpoints, **role_settings)
     return LLMClient(config, ResponseCache(tmp_path / "responses.sqlite"))
-
-
-def _run(client: LLMClient, requests: list[ChatRequest], role: str = "translator"):
-    async def go():
-        try:
-            return await asyncio.gather(*(client.complete(role, r) for r in requests))
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
-
-
-def _closed_port_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"  # nothing listens there any more
 
 
 # -- config
@@ -98,10 +82,10 @@ def test_endpoints_config_refuses_unknown_keys_and_written_keys(tmp_path):
 def test_failing_endpoints_are_taken_out_and_every_request_is_answered(offline_server, tmp_path):
     good = [offline_server(latency_s=0.02), offline_server(latency_s=0.02)]
     failing = offline_server(faults={"500": 1.0})
-    urls = [good[0].base_url, failing.base_url, _closed_port_url(), good[1].base_url]
+    urls = [good[0].base_url, failing.base_url, closed_port_url(), good[1].base_url]
     # Two retries each at most: requests survive because they move to the endpoints that work.
     client = _client(tmp_path, urls, concurrency=4, max_retries=2, backoff_base_s=0.05)
-    answers = _run(client, _requests(80))
+    answers = _run(client, *_requests(80))
     usage = client.usage.role("translator")
     assert len(answers) == 80 and usage.failures == 0
     assert set(usage.endpoints) == {good[0].base_url, good[1].base_url}
@@ -113,7 +97,7 @@ def test_failing_endpoints_are_taken_out_and_every_request_is_answered(offline_s
 def test_least_outstanding_spreads_load_over_equal_endpoints(offline_server, tmp_path):
     servers = [offline_server(latency_s=0.05) for _ in range(4)]
     client = _client(tmp_path, [s.base_url for s in servers], concurrency=4)
-    _run(client, _requests(120))
+    _run(client, *_requests(120))
     answered = [s.stats.answered for s in servers]
     assert sum(answered) == 120 and min(answered) >= 20, answered
 
@@ -123,17 +107,17 @@ def test_a_rate_limited_endpoint_sends_its_retries_elsewhere(offline_server, tmp
     free = offline_server()
     client = _client(tmp_path, [limited.base_url, free.base_url], concurrency=4)
     start = time.monotonic()
-    answers = _run(client, _requests(20))
+    answers = _run(client, *_requests(20))
     assert len(answers) == 20 and free.stats.answered == 20
     assert time.monotonic() - start < 1.0  # no one waited out the Retry-After of 1 s: they moved
 
 
 def test_an_unreachable_endpoint_fails_in_seconds_naming_url_model_and_cause(tmp_path):
-    url = _closed_port_url()
+    url = closed_port_url()
     client = _client(tmp_path, [url])  # default retries: 6, with backoff up to a minute
     start = time.monotonic()
     with pytest.raises(EndpointError) as failure:
-        _run(client, _requests(3))
+        _run(client, *_requests(3))
     assert time.monotonic() - start < 5.0  # checked before the first request, not after all retries
     # openai calls a refused connection a timeout; the cause says what happened.
     message = str(failure.value)
@@ -143,8 +127,8 @@ def test_an_unreachable_endpoint_fails_in_seconds_naming_url_model_and_cause(tmp
 
 def test_an_unreachable_endpoint_among_good_ones_is_taken_out_and_nothing_fails(offline_server, tmp_path):
     good = offline_server()
-    client = _client(tmp_path, [_closed_port_url(), good.base_url])
-    assert len(_run(client, _requests(10))) == 10
+    client = _client(tmp_path, [closed_port_url(), good.base_url])
+    assert len(_run(client, *_requests(10))) == 10
     assert client.usage.role("translator").endpoints == {good.base_url: 10}
     assert client.usage.role("translator").retries == 0  # the dead one never got a request
 
@@ -171,7 +155,7 @@ def test_a_200_that_is_not_a_chat_completion_names_the_url_and_the_body(tmp_path
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     try:
         with pytest.raises(EndpointError) as error:
-            _run(_client(tmp_path, [url]), _requests(1))
+            _run(_client(tmp_path, [url]), *_requests(1))
     finally:
         server.shutdown()
     assert url in str(error.value) and body.decode()[:20] in str(error.value)
@@ -185,7 +169,7 @@ def test_a_server_limit_without_a_client_limit_loses_no_record(offline_server, t
     # 600/min in 2-s windows (20 per window) or a bucket refilling 10/s; the client is told nothing.
     server = offline_server(requests_per_minute=600, rate_limit_mode=mode, window_s=2.0, latency_s=0.05)
     client = _client(tmp_path, [server.base_url], concurrency=8, max_retries=0)
-    answers = _run(client, _requests(50))
+    answers = _run(client, *_requests(50))
     usage = client.usage.role("translator")
     assert len(answers) == 50 and usage.failures == 0 and server.stats.answered == 50
     assert server.stats.statuses[429] > 0 and usage.rate_limited == server.stats.statuses[429]
@@ -195,7 +179,7 @@ def test_insufficient_quota_is_final(offline_server, tmp_path):
     server = offline_server(faults={"quota": 1.0})
     client = _client(tmp_path, [server.base_url])
     with pytest.raises(EndpointError, match="insufficient_quota"):
-        _run(client, _requests(1))
+        _run(client, *_requests(1))
     assert server.stats.requests == 1
 
 
@@ -246,12 +230,12 @@ def test_the_learned_rate_saws_just_under_a_servers_limit():
 def test_served_models_and_endpoints_are_counted_cache_hits_included(offline_server, tmp_path):
     server = offline_server(served_model="offline-v2")
     client = _client(tmp_path, [server.base_url])
-    answers = _run(client, _requests(3))
+    answers = _run(client, *_requests(3))
     assert {a.served_model for a in answers} == {"offline-v2"}
     usage = client.usage.role("translator")
     assert usage.served_models == {"offline-v2": 3} and usage.endpoints == {server.base_url: 3}
     again = _client(tmp_path, [server.base_url])
-    hits = _run(again, _requests(3))
+    hits = _run(again, *_requests(3))
     assert all(h.cached and h.served_model == "offline-v2" for h in hits)
     assert again.usage.role("translator").served_models == {"offline-v2": 3}
     assert client.usage.total().served_models == {"offline-v2": 3}

@@ -187,14 +187,12 @@ def _prompts() -> list[str]:
 def test_two_endpoints_one_failing_every_record_accounted_and_served_models_recorded(
     offline_server, tmp_path
 ):
-    import socket
+    from conftest import closed_port_url
 
     from okapi.llm import EndpointConfig
 
     good = offline_server(served_model="Qwen/Qwen2.5-7B-Instruct-AWQ")
-    with socket.socket() as closed:  # a port nobody listens on: connection refused
-        closed.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+    dead = closed_port_url()
     client = make_client(good, tmp_path / "cache", max_retries=4, backoff_base_s=0.05)
     endpoints = (EndpointConfig(base_url=good.base_url), EndpointConfig(base_url=dead))
     client.config.roles["default"] = replace(client.config.roles["default"], endpoints=endpoints)

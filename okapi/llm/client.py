@@ -375,9 +375,15 @@ class LLMClient:
     async def _checked_pool(self, role: str, config: RoleConfig) -> list[_Endpoint]:
         """The role's endpoints, checked once before the first request that is not cached: a role
         whose every endpoint is unusable fails now, in seconds, not after all retries."""
-        if config not in self._preflights:
-            self._preflights[config] = asyncio.ensure_future(self._preflight(role, self._pool(config)))
-        await asyncio.shield(self._preflights[config])
+        check = self._preflights.get(config)
+        if check is None:
+            check = self._preflights[config] = asyncio.ensure_future(
+                self._preflight(role, self._pool(config))
+            )
+        if check.done():
+            check.result()  # raises the EndpointError of a role with no usable endpoint
+        else:  # shielded: one waiter cancelled must not cancel the check the others wait for
+            await asyncio.shield(check)
         return self._pool(config)
 
     @staticmethod

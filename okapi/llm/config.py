@@ -73,6 +73,11 @@ class RoleConfig:
     def sampling_models(self) -> tuple[str, ...]:
         return self.models or (self.model,)
 
+    @property
+    def priced(self) -> bool:
+        """Whether the run config gives this role a price (without one its cost is unknown, not $0)."""
+        return bool(self.price_input_per_mtok or self.price_output_per_mtok)
+
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return (
             prompt_tokens * self.price_input_per_mtok + completion_tokens * self.price_output_per_mtok
@@ -124,7 +129,7 @@ def _check_values(table: dict, cls: type, where: str) -> None:
             kinds += (int,)
         if isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds):
             wanted = " or ".join(sorted({_KIND_NAMES[t] for t in kinds}))
-            example = getattr(cls(), key) if cls is RoleConfig else getattr(RoleConfig(), key)
+            example = getattr(RoleConfig(), key)  # an endpoint's settings are a role's too
             example = 16 if example is None else example
             raise ConfigError(f"{where}: {key} = {value!r} must be {wanted}, e.g. {key} = {_toml(example)}")
         if isinstance(value, int | float) and not isinstance(value, bool):
